@@ -1,0 +1,44 @@
+"""Atomic file output: write to a temporary name beside the target, then rename.
+
+A crash or an exception never leaves a half-written file under the final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from minisora.media.errors import MediaError
+
+
+def check_writable(path: str | Path) -> Path:
+    """Return `path` as a Path if its folder exists and is writable, else raise MediaError."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise MediaError(path, "the output folder does not exist", f"create {folder} first")
+    if not os.access(folder, os.W_OK):
+        raise MediaError(path, "the output folder is not writable", "choose another --out")
+    if path.is_dir():
+        raise MediaError(path, "the output path is a folder", "give a file name")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success it is renamed onto `path`."""
+    path = check_writable(path)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=suffix or path.suffix or ".tmp", dir=path.parent or "."
+    )
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
