@@ -1,0 +1,33 @@
+"""The procedural physics world: scene spec, simulation, renderer, sound, captions, data."""
+
+from minisora.world.clip import Clip, annotate, render_clip
+from minisora.world.physics import Contact, Trajectory, simulate
+from minisora.world.spec import (
+    MATERIALS,
+    PALETTE,
+    SHAPES,
+    SIZES,
+    ObjectSpec,
+    Occluder,
+    Rule,
+    SceneSpec,
+    SpecError,
+)
+
+__all__ = [
+    "MATERIALS",
+    "PALETTE",
+    "SHAPES",
+    "SIZES",
+    "Clip",
+    "Contact",
+    "ObjectSpec",
+    "Occluder",
+    "Rule",
+    "SceneSpec",
+    "SpecError",
+    "Trajectory",
+    "annotate",
+    "render_clip",
+    "simulate",
+]
