@@ -140,7 +140,6 @@ class _Simulator:
 
     # -- floor and walls: exact times from the parabola --------------------------------------
     def _move_with_bounds(self, i: int, t: float, dt: float) -> None:
-        b = self.b
         remaining, now = dt, t
         for _ in range(4):
             if remaining <= 0:
@@ -153,16 +152,22 @@ class _Simulator:
             self._ballistic(i, tau)
             now, remaining = now + tau, remaining - tau
             self._bounce_bound(i, which, now)
-        if b.resting[i] and b.vel[i, 0] != 0.0:  # sliding or rolling friction
-            dv = b.friction[i] * GRAVITY * dt
-            b.vel[i, 0] = 0.0 if abs(b.vel[i, 0]) <= dv else b.vel[i, 0] - math.copysign(dv, b.vel[i, 0])
 
     def _ballistic(self, i: int, tau: float) -> None:
+        """Exact motion for tau seconds: a parabola in the air, Coulomb friction on the floor."""
         b = self.b
-        g = 0.0 if b.resting[i] else GRAVITY
-        b.pos[i, 0] += b.vel[i, 0] * tau
-        b.pos[i, 1] += b.vel[i, 1] * tau - 0.5 * g * tau * tau
-        b.vel[i, 1] -= g * tau
+        if not b.resting[i]:
+            b.pos[i, 0] += b.vel[i, 0] * tau
+            b.pos[i, 1] += b.vel[i, 1] * tau - 0.5 * GRAVITY * tau * tau
+            b.vel[i, 1] -= GRAVITY * tau
+            return
+        vx, decel = b.vel[i, 0], b.friction[i] * GRAVITY
+        if abs(vx) <= decel * tau:  # comes to rest within this step
+            b.pos[i, 0] += vx * abs(vx) / (2 * decel)
+            b.vel[i, 0] = 0.0
+        else:
+            b.pos[i, 0] += vx * tau - math.copysign(0.5 * decel * tau * tau, vx)
+            b.vel[i, 0] -= math.copysign(decel * tau, vx)
 
     def _first_bound_hit(self, i: int, horizon: float) -> tuple[float, str] | None:
         b, spec = self.b, self.spec
@@ -174,7 +179,9 @@ class _Simulator:
             if gap >= -1e-9:
                 gap = max(gap, 0.0)
                 tau = (vy + math.sqrt(vy * vy + 2 * GRAVITY * gap)) / GRAVITY
-                if tau <= horizon and (gap > 1e-12 or vy < 0):
+                if gap <= 1e-12 and vy <= 0:
+                    tau = 0.0  # already on the floor and not rising: settle now
+                if tau <= horizon:
                     best = (tau, "floor")
         if spec.walls:
             for which, wall, sign in (("wall_left", 0.0, -1.0), ("wall_right", spec.world_width, 1.0)):
@@ -221,7 +228,18 @@ class _Simulator:
                 if rel < 0:
                     self._collide(i, j, start, t, dt, rel)
                 self._separate(i, j)
+                self._keep_inside(i)
+                self._keep_inside(j)
         self.touching = now_touching
+
+    def _keep_inside(self, i: int) -> None:
+        """A push from a neighbour must not move a body through the floor or a wall."""
+        b, spec = self.b, self.spec
+        if spec.floor is not None and b.pos[i, 1] - b.half[i] < spec.floor:
+            b.pos[i, 1] = spec.floor + b.half[i]
+            b.vel[i, 1] = max(b.vel[i, 1], 0.0)
+        if spec.walls and -b.half[i] < b.pos[i, 0] < spec.world_width + b.half[i]:
+            b.pos[i, 0] = min(max(b.pos[i, 0], b.half[i]), spec.world_width - b.half[i])
 
     def _gap(self, i: int, j: int, pi, pj):
         b = self.b

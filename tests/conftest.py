@@ -1,0 +1,24 @@
+"""Shared test fixtures: small world scenes that exercise every feature."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def busy_spec():
+    from minisora.world import ObjectSpec, Occluder, Rule, SceneSpec
+
+    return SceneSpec(
+        objects=[
+            ObjectSpec(shape="circle", color="red", x=0.2, y=0.6, vx=0.8),
+            ObjectSpec(shape="square", color="blue", x=0.5, y=0.3, vx=-0.5, material="wood"),
+            ObjectSpec(shape="triangle", color="green", size="large", x=0.8, y=0.7, material="metal"),
+        ],
+        occluders=[Occluder(x=0.45, width=0.1, height=0.5)],
+        rules=[Rule(target=1, color="yellow")],
+    )
