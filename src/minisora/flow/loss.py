@@ -1,0 +1,54 @@
+"""The rectified-flow training objective with per-frame timesteps and conditioning frames.
+
+Conditioning frames (mask True) are clean: they enter at t = 0 and carry no loss, so one model
+learns text-to-video, image-to-video, extension and transitions (Open-Sora's random masks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+# v = denoiser(x_t (B, C, T', H', W'), t (B, T')) with the conditioning bound in
+Denoiser = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def frame_view(t: torch.Tensor) -> torch.Tensor:
+    """(B, T') per-frame values -> (B, 1, T', 1, 1) to broadcast over latents (B, C, T', H', W')."""
+    return t[:, None, :, None, None]
+
+
+def interpolate(x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """x_t = (1 - t) x0 + t eps with per-frame t (B, T')."""
+    tf = frame_view(t).to(x0.dtype)
+    return (1 - tf) * x0 + tf * noise
+
+
+def velocity_target(x0: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """v = eps - x0: what the denoiser learns to predict."""
+    return noise - x0
+
+
+def condition_times(t: torch.Tensor, cond_mask: torch.Tensor | None) -> torch.Tensor:
+    """Per-frame times with conditioning frames (mask True) set to 0, i.e. clean."""
+    if cond_mask is None:
+        return t
+    if cond_mask.shape != t.shape or cond_mask.dtype != torch.bool:
+        raise ValueError(f"conditioning mask must be bool {tuple(t.shape)}, got {cond_mask.dtype} "
+                         f"{tuple(cond_mask.shape)}")
+    return torch.where(cond_mask, torch.zeros_like(t), t)
+
+
+def flow_loss(denoiser: Denoiser, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor,
+              cond_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean squared velocity error over the frames to generate (conditioning frames excluded).
+
+    x0, noise (B, C, T', H', W'); t (B, T') in [0, 1]; cond_mask (B, T') bool or None."""
+    t = condition_times(t, cond_mask)
+    v = denoiser(interpolate(x0, noise, t), t)
+    err = (v.float() - velocity_target(x0, noise).float()).pow(2)  # (B, C, T', H', W')
+    if cond_mask is None:
+        return err.mean()
+    weight = frame_view((~cond_mask).float()).expand_as(err)
+    return (err * weight).sum() / weight.sum().clamp_min(1.0)

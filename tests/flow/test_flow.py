@@ -1,0 +1,142 @@
+"""Rectified flow: the time convention, the shift, the loss and the samplers, checked exactly."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from minisora.flow import (
+    cfg_velocity,
+    euler_step,
+    flow_loss,
+    interpolate,
+    sample,
+    sample_timesteps,
+    sampling_times,
+    shift_for_tokens,
+    shift_time,
+    velocity_target,
+)
+from minisora.flow.samplers import guided_denoiser
+
+
+def test_time_convention_endpoints():
+    x0, eps = torch.randn(2, 3, 4, 2, 2), torch.randn(2, 3, 4, 2, 2)
+    assert torch.equal(interpolate(x0, eps, torch.zeros(2, 4)), x0)
+    assert torch.equal(interpolate(x0, eps, torch.ones(2, 4)), eps)
+    # following the true velocity from t = 1 reaches the data
+    assert torch.allclose(euler_step(eps, velocity_target(x0, eps), 1.0), x0, atol=1e-6)
+
+
+def test_shift_formula():
+    t = torch.linspace(0, 1, 11)
+    assert torch.equal(shift_time(t, 1.0), t)
+    s = shift_for_tokens(1024, 256)
+    assert s == 2.0
+    assert torch.allclose(shift_time(t, s), 2 * t / (1 + t))
+    assert shift_time(torch.tensor([0.0, 1.0]), 3.0).tolist() == [0.0, 1.0]
+
+
+def test_logit_normal_and_per_frame_draws():
+    g = torch.Generator().manual_seed(0)
+    t = sample_timesteps(20000, 1, generator=g)
+    assert t.min() > 0 and t.max() < 1
+    assert abs(float(torch.logit(t).mean())) < 0.03 and abs(float(torch.logit(t).std()) - 1) < 0.03
+    shared = sample_timesteps(8, 5, per_frame_prob=0.0, generator=g)
+    assert torch.equal(shared, shared[:, :1].expand(-1, 5))
+    own = sample_timesteps(8, 5, per_frame_prob=1.0, generator=g)
+    assert (own.std(dim=1) > 0).all()
+    # a larger shift means more noise on average
+    assert sample_timesteps(4000, 1, shift=3.0, generator=g).mean() > t.mean() + 0.1
+
+
+def test_loss_ignores_conditioning_frames():
+    x0, eps = torch.randn(2, 3, 4, 2, 2), torch.randn(2, 3, 4, 2, 2)
+    t = torch.full((2, 4), 0.5)
+    cond = torch.tensor([[True, False, False, False], [True, True, False, False]])
+    seen = {}
+
+    def perfect_except_cond(x, tt):
+        seen["t"], seen["x"] = tt, x
+        v = velocity_target(x0, eps).clone()
+        v[:, :, 0] += 100.0  # wrong on frame 0, which is conditioning in both clips
+        return v
+
+    loss = flow_loss(perfect_except_cond, x0, eps, t, cond)
+    assert loss.item() == 0.0
+    assert torch.equal(seen["t"][cond], torch.zeros(3))  # conditioning frames are at t = 0 ...
+    assert torch.equal(seen["x"][:, :, 0], x0[:, :, 0])  # ... and clean
+    assert flow_loss(perfect_except_cond, x0, eps, t).item() > 0
+
+
+def test_euler_step_is_exactly_x_minus_dt_v():
+    """The sampler's update is x - dt v, bit for bit, on a shifted grid."""
+    g = torch.Generator().manual_seed(1)
+    noise = torch.randn(2, 3, 4, 2, 2, generator=g)
+    weights = torch.randn(2, 3, 4, 2, 2, generator=g)
+    times = sampling_times(3, shift=2.0)
+
+    def velocity(x, t):
+        return weights * x + t[:, None, :, None, None]
+
+    x = noise.clone()
+    for i in range(3):
+        t = times[i].expand(2, 4)
+        x = x - (times[i] - times[i + 1]) * velocity(x, t)
+    assert torch.equal(sample(velocity, noise, times), x)
+    assert times[0] == 1 and times[-1] == 0
+
+
+def test_heun_is_exact_on_straight_paths():
+    """With the true (constant) velocity of a straight path, Euler and Heun both land on x0."""
+    x0, eps = torch.randn(1, 2, 3, 2, 2), torch.randn(1, 2, 3, 2, 2)
+    v = velocity_target(x0, eps)
+    for method in ("euler", "heun"):
+        out = sample(lambda x, t: v, eps, sampling_times(4, 3.0), method=method)
+        assert torch.allclose(out, x0, atol=1e-5)
+
+
+def test_conditioning_frame_passes_through_unchanged():
+    g = torch.Generator().manual_seed(2)
+    noise, clean = torch.randn(2, 3, 5, 2, 2, generator=g), torch.randn(2, 3, 5, 2, 2, generator=g)
+    cond = torch.zeros(2, 5, dtype=torch.bool)
+    cond[:, 0] = True
+    cond[1, 4] = True
+    seen_t = []
+
+    def velocity(x, t):
+        seen_t.append(t)
+        return torch.sin(3 * x) + 1.0
+
+    for method, ctx in (("euler", 0.0), ("heun", 0.0), ("euler", 0.05)):
+        seen_t.clear()
+        out = sample(velocity, noise, sampling_times(6), clean, cond, method=method, context_noise=ctx)
+        assert torch.equal(out[:, :, 0], clean[:, :, 0])
+        assert torch.equal(out[1, :, 4], clean[1, :, 4])
+        assert not torch.equal(out[0, :, 4], noise[0, :, 4])  # frames to generate do move
+        expected_ctx = torch.full((3,), ctx)
+        assert all(torch.equal(t[cond], expected_ctx) for t in seen_t)
+
+
+def test_cfg():
+    vc, vu = torch.randn(3, 4), torch.randn(3, 4)
+    torch.testing.assert_close(cfg_velocity(vc, vu, 1.0), vc)
+    assert torch.equal(cfg_velocity(vc, vu, 0.0), vu)
+    torch.testing.assert_close(cfg_velocity(vc, vu, 5.0), vu + 5 * (vc - vu))
+
+
+def test_guided_denoiser_batches_cond_and_uncond():
+    calls = []
+
+    def model(x, t, text, mask):
+        calls.append((x.shape[0], text.shape[1]))
+        return x * text.sum(dim=(1, 2))[:, None, None, None, None] * mask.sum(1)[:, None, None, None, None]
+
+    x, t = torch.ones(2, 1, 1, 1, 1), torch.zeros(2, 1)
+    text, mask = torch.ones(2, 3, 1), torch.ones(2, 3, dtype=torch.bool)
+    null, null_mask = torch.ones(1, 2, 1), torch.ones(1, 2, dtype=torch.bool)
+    v = guided_denoiser(model, text, mask, null, null_mask, scale=4.0)(x, t)
+    assert calls == [(4, 3)]  # one call, batch 2B, padded to the longer caption
+    assert torch.allclose(v, torch.full_like(v, 4 + 4.0 * (9 - 4)))
+    assert math.isclose(float(guided_denoiser(model, text, mask, null, null_mask, 1.0)(x, t)[0]), 9.0)
