@@ -21,6 +21,22 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from minisora.server.config import ServeConfig
+    from minisora.server.serve import serve
+
+    serve(ServeConfig(host=args.host, port=args.port, data=args.data, workers=args.workers, auth=not args.no_auth))
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    from minisora.server.keys import create_key_in
+
+    new = create_key_in(args.data, args.name)
+    print(f"key {new.id} for {new.name!r} (shown once; only its hash is stored):\n{new.key}")
+    return 0
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from minisora.world.commands import render_prompt
 
@@ -37,6 +53,17 @@ def cmd_world_make(args: argparse.Namespace) -> int:
 
     make_dataset(args.out, n=args.n, seed=args.seed, workers=args.workers, size=args.size,
                  fps=args.fps, seconds=args.seconds, shard_size=args.shard_size, split=args.split)
+    return 0
+
+
+def cmd_train_vae(args: argparse.Namespace) -> int:
+    import torch
+
+    from minisora.autoencoder.train import config_from_args, train_vae
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"last checkpoint: {train_vae(config_from_args(vars(args)))}")
     return 0
 
 
@@ -57,6 +84,21 @@ def build_parser() -> argparse.ArgumentParser:
                         help="default: from the --out suffix")
     render.set_defaults(handler=cmd_render)
 
+    serve = sub.add_parser("serve", help="run the HTTP API, job queue and web page")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--data", type=Path, default=Path("minisora-data"), help="queue, uploads and outputs")
+    serve.add_argument("--workers", type=int, default=1, help="jobs run at once")
+    serve.add_argument("--no-auth", action="store_true", help="no API keys (loopback hosts only)")
+    serve.set_defaults(handler=cmd_serve)
+
+    keys = sub.add_parser("keys", help="API keys for `minisora serve`")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_create = keys_sub.add_parser("create", help="make a key; it is printed once")
+    keys_create.add_argument("name", help="who or what the key is for")
+    keys_create.add_argument("--data", type=Path, default=Path("minisora-data"), help="the server's --data")
+    keys_create.set_defaults(handler=cmd_keys_create)
+
     world = sub.add_parser("world", help="the procedural world's data tools")
     world_sub = world.add_subparsers(dest="world_command", required=True)
     make = world_sub.add_parser("make", help="write a sharded data set of world clips")
@@ -70,6 +112,20 @@ def build_parser() -> argparse.ArgumentParser:
     make.add_argument("--shard-size", type=int, default=64)
     make.add_argument("--split", choices=("train", "heldout"), default="train")
     make.set_defaults(handler=cmd_world_make)
+
+    vae = sub.add_parser("train-vae", help="train (or resume) the video autoencoder on world clips")
+    vae.add_argument("--run-dir", default="runs/vae", help="checkpoints go here; an existing run resumes")
+    vae.add_argument("--preset", default=None, help="VAE preset (f4c4, f4c8, f8c8, f8c16, f8c32, tiny)")
+    vae.add_argument("--width", type=int, default=None, help="channels at full resolution")
+    vae.add_argument("--steps", type=int, default=None, help="train up to this step")
+    vae.add_argument("--batch", type=int, default=None)
+    vae.add_argument("--frames", type=int, default=None, help="4k+1 frames per training window")
+    vae.add_argument("--lr", type=float, default=None)
+    vae.add_argument("--seed", type=int, default=None)
+    vae.add_argument("--checkpoint-minutes", type=float, default=None)
+    vae.add_argument("--eval-clips", type=int, default=None)
+    vae.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    vae.set_defaults(handler=cmd_train_vae)
     return parser
 
 

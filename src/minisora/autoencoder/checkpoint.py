@@ -1,0 +1,102 @@
+"""Checkpoint folders and shipped weights.
+
+A training checkpoint is a folder `step_XXXXXXX/` holding config.json (the VAE config),
+model.safetensors, ema.safetensors, optimizer.pt and state.json (step, train config, log).
+It is written under a temporary name and renamed into place, so a folder with the final name
+is always complete. Shipped weights are config.json + model.safetensors (bf16), loaded strictly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from minisora.autoencoder.config import VAEConfig
+from minisora.autoencoder.model import VideoVAE
+
+DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "default"
+CHECKPOINT_PREFIX = "step_"
+
+
+def _tensors(module_or_state: torch.nn.Module | dict[str, torch.Tensor], dtype: torch.dtype | None
+             ) -> dict[str, torch.Tensor]:
+    state = module_or_state.state_dict() if isinstance(module_or_state, torch.nn.Module) else module_or_state
+    return {k: (v.to(dtype) if dtype is not None else v).contiguous() for k, v in state.items()}
+
+
+def save_checkpoint(run_dir: str | Path, step: int, model: VideoVAE, ema: dict[str, torch.Tensor],
+                    optimizer: torch.optim.Optimizer, state: dict[str, Any], keep: int = 2) -> Path:
+    """Write run_dir/step_XXXXXXX atomically; keep the newest `keep` checkpoints."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    final = run_dir / f"{CHECKPOINT_PREFIX}{step:07d}"
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=run_dir))
+    try:
+        model.config.save(tmp / "config.json")
+        save_file(_tensors(model, None), str(tmp / "model.safetensors"))
+        save_file(_tensors(ema, None), str(tmp / "ema.safetensors"))
+        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+        (tmp / "state.json").write_text(json.dumps({**state, "step": step}, indent=1) + "\n")
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    for old in list_checkpoints(run_dir)[:-keep]:
+        shutil.rmtree(old)
+    return final
+
+
+def list_checkpoints(run_dir: str | Path) -> list[Path]:
+    """Complete checkpoint folders of a run, oldest first."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return []
+    return sorted(p for p in run_dir.iterdir() if p.is_dir() and p.name.startswith(CHECKPOINT_PREFIX))
+
+
+def load_checkpoint(folder: str | Path) -> tuple[VideoVAE, dict[str, torch.Tensor], dict[str, Any], dict[str, Any]]:
+    """(model, ema weights, optimizer state dict, state.json) of a training checkpoint."""
+    folder = Path(folder)
+    model = VideoVAE(VAEConfig.load(folder / "config.json"))
+    model.load_state_dict(load_file(str(folder / "model.safetensors")), strict=True)
+    ema = load_file(str(folder / "ema.safetensors"))
+    optimizer_state = torch.load(folder / "optimizer.pt", weights_only=True)
+    state = json.loads((folder / "state.json").read_text())
+    return model, ema, optimizer_state, state
+
+
+def save_weights(model: VideoVAE, folder: str | Path, dtype: torch.dtype = torch.bfloat16) -> Path:
+    """Shippable weights: config.json + model.safetensors in `dtype`, written atomically."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder.name}-", dir=folder.parent))
+    try:
+        model.config.save(tmp / "config.json")
+        save_file(_tensors(model, dtype), str(tmp / "model.safetensors"))
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return folder
+
+
+def load_vae(folder: str | Path | None = None, dtype: torch.dtype = torch.float32) -> VideoVAE:
+    """Load shipped weights (default: the trained default in the package), strictly, in eval mode."""
+    folder = Path(folder) if folder is not None else DEFAULT_WEIGHTS
+    if not (folder / "config.json").is_file() or not (folder / "model.safetensors").is_file():
+        raise FileNotFoundError(f"{folder}: no VAE weights here (need config.json + model.safetensors)")
+    model = VideoVAE(VAEConfig.load(folder / "config.json"))
+    weights = {k: v.float() for k, v in load_file(str(folder / "model.safetensors")).items()}
+    model.load_state_dict(weights, strict=True)
+    return model.to(dtype).eval()

@@ -1,0 +1,167 @@
+"""`minisora train-vae`: train the autoencoder on world clips rendered on the fly.
+
+AdamW with a linear warm-up then a constant rate (a run can always be continued), gradient
+clipping at 1.0, bf16 autocast on CPU, an EMA of the weights (the EMA is what ships). Batch i
+depends only on (seed, i), and the sampling noise of step i too, so resuming from a checkpoint
+continues exactly the run that was interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from minisora.autoencoder.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from minisora.autoencoder.clips import clip_spec, render_pixels, training_batch
+from minisora.autoencoder.config import VAE_PRESETS, VAEConfig
+from minisora.autoencoder.losses import psnr_per_clip, ssim_per_frame, vae_loss
+from minisora.autoencoder.model import VideoVAE
+
+
+@dataclass
+class TrainVAEConfig:
+    run_dir: str = "runs/vae"
+    preset: str = "f8c16"  # a key of VAE_PRESETS; ignored when resuming (the checkpoint decides)
+    width: int | None = None  # override the preset's width
+    steps: int = 10_000
+    batch: int = 4
+    frames: int = 17  # 4k+1 frames per training window
+    aspect_mix: float = 0.3  # share of batches with a non-square aspect ratio
+    lr: float = 1e-3
+    warmup: int = 200
+    ema_decay: float = 0.998
+    ssim_weight: float = 0.2
+    grad_weight: float = 0.5
+    kl_weight: float = 1e-6
+    seed: int = 0
+    bf16: bool = True
+    checkpoint_minutes: float = 5.0
+    log_every: int = 10
+    eval_clips: int = 4  # held-out 64x64 4 s clips scored (EMA weights) at each checkpoint
+
+    def validate(self) -> TrainVAEConfig:
+        if self.preset not in VAE_PRESETS:
+            raise ValueError(f"preset {self.preset!r}: choose from {', '.join(VAE_PRESETS)}")
+        if self.frames % 4 != 1:
+            raise ValueError(f"frames {self.frames}: training windows need 4k+1 frames (5, 9, 17, ...)")
+        if self.batch < 1 or self.steps < 0:
+            raise ValueError("batch must be >= 1 and steps >= 0")
+        return self
+
+
+def _new_run(cfg: TrainVAEConfig) -> tuple[VideoVAE, dict[str, torch.Tensor], int]:
+    torch.manual_seed(cfg.seed)
+    vae_config = VAEConfig.from_dict(VAE_PRESETS[cfg.preset].to_dict())
+    if cfg.width is not None:
+        vae_config.width = cfg.width
+    model = VideoVAE(vae_config)
+    ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return model, ema, 0
+
+
+def _resume(cfg: TrainVAEConfig, optimizer_for) -> tuple[VideoVAE, dict[str, torch.Tensor], torch.optim.Optimizer, int]:
+    checkpoints = list_checkpoints(cfg.run_dir)
+    if not checkpoints:
+        model, ema, step = _new_run(cfg)
+        return model, ema, optimizer_for(model), step
+    model, ema, optimizer_state, state = load_checkpoint(checkpoints[-1])
+    optimizer = optimizer_for(model)
+    optimizer.load_state_dict(optimizer_state)
+    print(f"resumed {checkpoints[-1]} at step {state['step']}", flush=True)
+    return model, ema, optimizer, int(state["step"])
+
+
+def learning_rate(cfg: TrainVAEConfig, step: int) -> float:
+    return cfg.lr * min(1.0, (step + 1) / max(cfg.warmup, 1))
+
+
+@torch.no_grad()
+def evaluate(model: VideoVAE, clips: int, frames: int = 65, size: tuple[int, int] = (64, 64)
+             ) -> dict[str, float]:
+    """Mean PSNR / SSIM of the posterior-mean reconstruction of held-out clips."""
+    psnrs, ssims = [], []
+    for index in range(clips):
+        video = render_pixels(clip_spec(index, "heldout", size))[:, :frames].unsqueeze(0)
+        recon = model.decode(model.encode(video))
+        psnrs.append(psnr_per_clip(recon, video).item())
+        ssims.append(ssim_per_frame(recon, video).mean().item())
+    return {"psnr": sum(psnrs) / len(psnrs), "ssim": sum(ssims) / len(ssims)}
+
+
+def _ema_model(model: VideoVAE, ema: dict[str, torch.Tensor]) -> VideoVAE:
+    copy = VideoVAE(VAEConfig.from_dict(model.config.to_dict()))
+    copy.load_state_dict(ema, strict=True)
+    return copy.eval()
+
+
+def train_step(model: VideoVAE, optimizer: torch.optim.Optimizer, video: torch.Tensor,
+               cfg: TrainVAEConfig, step: int) -> dict[str, float]:
+    generator = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate(cfg, step)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+        recon, mean, logvar = model(video, generator=generator)
+    loss, parts = vae_loss(recon, video, mean, logvar, cfg.ssim_weight, cfg.grad_weight, cfg.kl_weight)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    parts["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0).item()
+    optimizer.step()
+    return parts
+
+
+def train_vae(cfg: TrainVAEConfig) -> Path:
+    """Train (or continue) the run in cfg.run_dir up to cfg.steps; returns the last checkpoint."""
+    cfg.validate()
+    run_dir = Path(cfg.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    def optimizer_for(m: VideoVAE) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(m.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
+
+    model, ema, optimizer, step = _resume(cfg, optimizer_for)
+    model.train()
+    params = sum(p.numel() for p in model.parameters())
+    print(f"VAE {model.config.to_dict()} params {params / 1e6:.2f} M, from step {step} to {cfg.steps}", flush=True)
+    last_save, last_path = time.time(), None
+    log = (run_dir / "log.jsonl").open("a")
+    while step < cfg.steps:
+        started = time.time()
+        video = training_batch(step, cfg.seed, cfg.batch, cfg.frames, cfg.aspect_mix)
+        parts = train_step(model, optimizer, video, cfg, step)
+        with torch.no_grad():
+            decay = min(cfg.ema_decay, (1 + step) / (10 + step))
+            for name, value in model.state_dict().items():
+                ema[name].mul_(decay).add_(value.detach(), alpha=1 - decay)
+        step += 1
+        if step % cfg.log_every == 0 or step == 1:
+            record = {"step": step, "sec": round(time.time() - started, 3), **{k: round(v, 5) for k, v in parts.items()}}
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+            print(json.dumps(record), flush=True)
+        if time.time() - last_save > cfg.checkpoint_minutes * 60 or step == cfg.steps:
+            last_path = _checkpoint(run_dir, step, model, ema, optimizer, cfg, log)
+            last_save = time.time()
+    log.close()
+    return last_path or list_checkpoints(run_dir)[-1]
+
+
+def _checkpoint(run_dir: Path, step: int, model: VideoVAE, ema: dict[str, torch.Tensor],
+                optimizer: torch.optim.Optimizer, cfg: TrainVAEConfig, log: Any) -> Path:
+    scores = evaluate(_ema_model(model, ema), cfg.eval_clips) if cfg.eval_clips else {}
+    path = save_checkpoint(run_dir, step, model, ema, optimizer, {"train_config": asdict(cfg), "eval": scores})
+    record = {"step": step, "checkpoint": str(path), **{f"eval_{k}": round(v, 4) for k, v in scores.items()}}
+    log.write(json.dumps(record) + "\n")
+    log.flush()
+    print(json.dumps(record), flush=True)
+    return path
+
+
+def config_from_args(values: dict[str, Any]) -> TrainVAEConfig:
+    """A TrainVAEConfig from a dict of overrides (None values keep the defaults)."""
+    known = {f.name for f in fields(TrainVAEConfig)}
+    return TrainVAEConfig(**{k: v for k, v in values.items() if k in known and v is not None})

@@ -1,0 +1,117 @@
+"""Contract and oracle tests for the causal VAE on a tiny config: shapes, causality, streaming."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from minisora.autoencoder import VAE_PRESETS, VAEConfig, VideoVAE, decode_chunked, encode_chunked
+
+
+@pytest.fixture(scope="module")
+def vae() -> VideoVAE:
+    torch.manual_seed(0)
+    model = VideoVAE(VAEConfig.from_dict(VAE_PRESETS["tiny"].to_dict())).eval()
+    # non-trivial normalisation, so encode/decode must apply it consistently
+    model.set_latent_stats([0.1, -0.2, 0.0, 0.3], [0.5, 2.0, 1.0, 1.5])
+    return model
+
+
+def video(frames: int, height: int = 16, width: int = 16, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(1, 3, frames, height, width, generator=g) * 2 - 1
+
+
+def test_shapes_any_aspect(vae: VideoVAE) -> None:
+    for frames, h, w in [(1, 16, 16), (9, 16, 32), (5, 48, 16), (13, 8, 24)]:
+        z = vae.encode(video(frames, h, w))
+        assert z.shape == (1, 4, (frames - 1) // 4 + 1, h // 4, w // 4)
+        assert vae.latent_shape(frames, h, w) == tuple(z.shape[1:])
+        x = vae.decode(z)
+        assert x.shape == (1, 3, frames, h, w) and x.dtype == torch.float32
+        assert x.abs().max() <= 1.0
+
+
+def test_first_frame_is_encoded_alone(vae: VideoVAE) -> None:
+    clip = video(9)
+    assert torch.allclose(vae.encode(clip)[:, :, :1], vae.encode(clip[:, :, :1]), atol=1e-5)
+
+
+def test_encoder_is_causal(vae: VideoVAE) -> None:
+    clip = video(13)
+    changed = clip.clone()
+    changed[:, :, 5:] = video(8, seed=1)  # frames 5..12 belong to latent frames 2 and 3
+    a, b = vae.encode(clip), vae.encode(changed)
+    assert torch.equal(a[:, :, :2], b[:, :, :2])
+    assert not torch.allclose(a[:, :, 2:], b[:, :, 2:])
+
+
+def test_decoder_is_causal(vae: VideoVAE) -> None:
+    z = vae.encode(video(13))
+    changed = z.clone()
+    changed[:, :, 2:] += 1.0  # latent frame 2 decodes to frames 5..8
+    a, b = vae.decode(z), vae.decode(changed)
+    assert torch.equal(a[:, :, :5], b[:, :, :5])
+    assert not torch.allclose(a[:, :, 5:], b[:, :, 5:])
+
+
+@pytest.mark.parametrize("chunk_frames", [4, 8, 12])
+def test_streaming_encode_equals_whole(vae: VideoVAE, chunk_frames: int) -> None:
+    clip = video(25, 16, 24)
+    whole = vae.encode(clip)
+    assert (encode_chunked(vae, clip, chunk_frames) - whole).abs().max() < 1e-4
+
+
+@pytest.mark.parametrize("chunk_latents", [1, 2, 4])
+def test_streaming_decode_equals_whole(vae: VideoVAE, chunk_latents: int) -> None:
+    z = vae.encode(video(25, 16, 24))
+    whole = vae.decode(z)
+    assert (decode_chunked(vae, z, chunk_latents) - whole).abs().max() < 1e-4
+
+
+def test_normalisation_is_applied(vae: VideoVAE) -> None:
+    clip = video(5)
+    mean, _, _ = vae.encode_moments(clip)
+    expected = (mean - vae.latent_shift) / vae.latent_scale
+    assert torch.allclose(vae.encode(clip), expected)
+
+
+@pytest.mark.parametrize(
+    ("shape", "needle"),
+    [((1, 4, 5, 16, 16), "(B, 3, T, H, W)"), ((1, 3, 8, 16, 16), "T = 4k+1"),
+     ((1, 3, 5, 18, 16), "multiples of 4"), ((3, 5, 16, 16), "(B, 3, T, H, W)")],
+)
+def test_bad_video_says_what_is_accepted(vae: VideoVAE, shape: tuple[int, ...], needle: str) -> None:
+    with pytest.raises(ValueError, match="accepted") as info:
+        vae.encode(torch.zeros(shape))
+    assert needle in str(info.value)
+
+
+def test_bad_latent_says_what_is_accepted(vae: VideoVAE) -> None:
+    with pytest.raises(ValueError, match=r"accepted \(B, 4, T', H', W'\)"):
+        vae.decode(torch.zeros(1, 3, 2, 4, 4))
+
+
+def test_bad_stream_chunk_is_rejected(vae: VideoVAE) -> None:
+    from minisora.autoencoder import encode_stream
+
+    with pytest.raises(ValueError, match="multiple of 4"):
+        list(encode_stream(vae, [video(5), video(3)]))
+
+
+def test_config_validation_and_presets() -> None:
+    with pytest.raises(ValueError, match="choose 4, 8 or 16"):
+        VAEConfig(spatial_factor=2).validate()
+    with pytest.raises(ValueError, match="unknown VAE config keys"):
+        VAEConfig.from_dict({"spatial_factr": 8})
+    for name, config in VAE_PRESETS.items():
+        model = VideoVAE(VAEConfig.from_dict(config.to_dict()))
+        assert model.latent_shape(65, 64, 64)[1:] == (17, 64 // config.spatial_factor, 64 // config.spatial_factor), name
+
+
+def test_backward_reaches_every_parameter() -> None:
+    torch.manual_seed(0)
+    model = VideoVAE(VAEConfig.from_dict(VAE_PRESETS["tiny"].to_dict()))
+    recon, mean, logvar = model(video(5))
+    (recon.square().mean() + mean.square().mean() + logvar.square().mean()).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())

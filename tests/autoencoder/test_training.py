@@ -1,0 +1,87 @@
+"""Losses (oracle values), checkpoints (atomic, strict, exact resume) and the CLI entry."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from minisora.autoencoder import VAE_PRESETS, VAEConfig, VideoVAE, load_vae, save_weights
+from minisora.autoencoder.checkpoint import list_checkpoints, load_checkpoint
+from minisora.autoencoder.clips import clip_spec, training_batch
+from minisora.autoencoder.losses import gradient_l1, psnr_per_clip, ssim_per_frame
+from minisora.autoencoder.train import TrainVAEConfig, train_vae
+
+
+def test_ssim_and_psnr_oracles() -> None:
+    x = torch.rand(2, 3, 3, 16, 16) * 2 - 1
+    assert torch.allclose(ssim_per_frame(x, x), torch.ones(2, 3), atol=1e-5)
+    assert (ssim_per_frame(x, -x) < 0.5).all()
+    # a uniform error of 0.1 in [-1, 1] units is 0.05 of the range: PSNR = 20 log10(1 / 0.05)
+    assert torch.allclose(psnr_per_clip(x + 0.1, x), torch.full((2,), 20 * math.log10(20)), atol=1e-3)
+    assert gradient_l1(x + 0.3, x).item() < 1e-6  # a constant offset has no gradient error
+
+
+def test_training_batches_depend_only_on_seed_and_step() -> None:
+    a, b = training_batch(3, 0, 2, 5, 0.5), training_batch(3, 0, 2, 5, 0.5)
+    assert a.shape[:3] == (2, 3, 5) and torch.equal(a, b)
+    assert not torch.equal(a, training_batch(4, 0, 2, 5, 0.5)) or a.shape != training_batch(4, 0, 2, 5, 0.5).shape
+    assert clip_spec(0, "train").seed != clip_spec(0, "heldout").seed
+
+
+def _tiny_run(run_dir: Path, steps: int) -> Path:
+    cfg = TrainVAEConfig(run_dir=str(run_dir), preset="tiny", steps=steps, batch=1, frames=5,
+                         warmup=2, eval_clips=0, checkpoint_minutes=0.0, log_every=1, bf16=False)
+    return train_vae(cfg)
+
+
+def test_resume_is_exact(tmp_path: Path) -> None:
+    straight = _tiny_run(tmp_path / "straight", 4)
+    _tiny_run(tmp_path / "resumed", 2)
+    resumed = _tiny_run(tmp_path / "resumed", 4)
+    model_a, ema_a, opt_a, state_a = load_checkpoint(straight)
+    model_b, ema_b, opt_b, state_b = load_checkpoint(resumed)
+    assert state_a["step"] == state_b["step"] == 4
+    for (name, a), b in zip(model_a.state_dict().items(), model_b.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert all(torch.equal(ema_a[k], ema_b[k]) for k in ema_a)
+    # the folder layout is the project's checkpoint contract; no temporary folders are left
+    assert sorted(p.name for p in straight.iterdir()) == [
+        "config.json", "ema.safetensors", "model.safetensors", "optimizer.pt", "state.json"]
+    assert [p.name for p in list_checkpoints(tmp_path / "straight")] == ["step_0000003", "step_0000004"]
+    assert not [p for p in (tmp_path / "straight").iterdir() if p.name.startswith(".tmp")]
+
+
+def test_shipped_weights_round_trip(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = VideoVAE(VAEConfig.from_dict(VAE_PRESETS["tiny"].to_dict())).eval()
+    model.set_latent_stats([0.5] * 4, [2.0] * 4)
+    folder = save_weights(model, tmp_path / "weights", dtype=torch.float32)
+    loaded = load_vae(folder)
+    assert loaded.config.latent_scale == [2.0] * 4
+    clip = torch.rand(1, 3, 5, 16, 16) * 2 - 1
+    assert torch.equal(loaded.encode(clip), model.encode(clip))
+    bf16 = load_vae(save_weights(model, tmp_path / "bf16"), dtype=torch.bfloat16)
+    assert (bf16.encode(clip) - model.encode(clip)).abs().max() < 0.2
+    config = json.loads((folder / "config.json").read_text())
+    config["width"] = 4
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        load_vae(folder)  # strict: weights must match the config exactly
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        load_vae(tmp_path / "nowhere")
+
+
+def test_cli_train_vae(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from minisora.cli import main
+
+    rc = main(["train-vae", "--run-dir", str(tmp_path / "run"), "--preset", "tiny", "--steps", "1",
+               "--batch", "1", "--frames", "5", "--eval-clips", "1"])
+    assert rc == 0
+    assert "last checkpoint" in capsys.readouterr().out
+    state = json.loads((tmp_path / "run" / "step_0000001" / "state.json").read_text())
+    assert state["step"] == 1 and 0 < state["eval"]["ssim"] <= 1
+    assert main(["train-vae", "--run-dir", str(tmp_path / "bad"), "--frames", "8"]) == 2
