@@ -1,0 +1,41 @@
+"""Prompt refinement: a short user prompt -> a detailed caption in the training captions' style.
+
+The model was trained on the world captioner's detailed descriptions, so a short prompt is
+expanded the way DALL-E 3 and Sora describe (recaptioning, then expanding user prompts with
+a language model), except that here the "language model" is exact: the world's prompt parser
+fills in what the prompt leaves open (counts, colours, sizes, positions, motion) from the seed,
+the scene is simulated, and the world's captioner describes the result. The refined caption is
+returned with the scene spec so that callers can show it to the user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RefinedPrompt:
+    prompt: str  # what the user wrote
+    caption: str  # the detailed caption the model is conditioned on
+    spec: Any  # the world SceneSpec the caption describes
+
+    def __str__(self) -> str:
+        return f"prompt: {self.prompt}\nrefined: {self.caption}"
+
+
+def refine_prompt(prompt: str, *, seed: int = 0, width: int = 64, height: int = 64, fps: int = 16,
+                  duration: float = 4.0) -> RefinedPrompt:
+    """Expand `prompt` into a training-style caption; raises PromptError for words the world
+    does not know (its message lists them). Deterministic in (prompt, seed, size, fps, duration)."""
+    from minisora.world.physics import simulate
+    from minisora.world.prompt import parse_prompt
+
+    try:
+        from minisora.world.captions import caption_clip
+    except ImportError:
+        raise RuntimeError("prompt refinement needs the world's captioner (minisora.world.captions), "
+                           "which this install lacks; pass the caption directly instead") from None
+    spec = parse_prompt(prompt, width=width, height=height, fps=fps, duration=duration, seed=seed)
+    caption = caption_clip(spec, simulate(spec))
+    return RefinedPrompt(prompt=prompt, caption=caption, spec=spec)

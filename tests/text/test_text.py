@@ -1,0 +1,79 @@
+"""The text encoder loads offline and gives token embeddings; the cache and refinement."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+import torch
+
+from minisora.text.cache import EmbeddingCache, pad_tokens
+from minisora.text.encoder import TextEncoder, TextEncoderConfig
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return TextEncoder()
+
+
+def test_encoder_loads_offline_without_network(monkeypatch):
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the text encoder tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    enc = TextEncoder()
+    tokens, mask = enc.encode(["three red balls bounce to the right", ""])
+    assert enc.dim == 384
+    assert tokens.shape == (2, mask.shape[1], 384) and tokens.dtype == torch.float32
+    assert mask.dtype == torch.bool and mask[1].sum() == 2  # [CLS] [SEP] for the empty caption
+    assert mask[0].all()
+
+
+def test_encoding_is_deterministic_and_batch_independent(encoder):
+    a, ma = encoder.encode(["a blue square slides left", "two green triangles fall"])
+    b, mb = encoder.encode(["two green triangles fall"])
+    n = int(mb[0].sum())
+    torch.testing.assert_close(a[1, :n], b[0, :n], atol=1e-4, rtol=1e-4)
+    assert not torch.allclose(a[0, :3], a[1, :3])
+
+
+def test_encoder_folder_errors_say_what_to_do(tmp_path):
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        TextEncoder(TextEncoderConfig(path=str(tmp_path)))
+    with pytest.raises(TypeError, match="list of caption"):
+        TextEncoder.encode(None, "one string")  # type: ignore[arg-type]
+
+
+def test_cache_roundtrip_matches_encoder(encoder, tmp_path):
+    cache = EmbeddingCache(encoder)
+    captions = ["a red ball", "a big yellow wooden box rolls to the left", "a red ball"]
+    tokens, mask = cache.get(captions)
+    assert len(cache) == 2
+    direct, direct_mask = encoder.encode(captions)
+    assert torch.equal(mask, direct_mask)
+    torch.testing.assert_close(tokens[mask], direct[direct_mask], atol=1e-2, rtol=1e-2)  # float16 storage
+    cache.save(tmp_path / "text.safetensors")
+    again = EmbeddingCache.load(tmp_path / "text.safetensors")
+    t2, m2 = again.get(captions)
+    assert torch.equal(t2, tokens) and torch.equal(m2, mask)
+    with pytest.raises(KeyError, match="pass a TextEncoder"):
+        again.get(["never seen"])
+
+
+def test_pad_tokens():
+    tokens, mask = pad_tokens([torch.ones(2, 3), torch.ones(4, 3)])
+    assert tokens.shape == (2, 4, 3) and mask.sum(1).tolist() == [2, 4]
+    assert tokens[0, 2:].abs().sum() == 0
+
+
+def test_refine_prompt_expands_in_caption_style():
+    pytest.importorskip("minisora.world.captions")
+    from minisora.text.refine import refine_prompt
+
+    refined = refine_prompt("three red balls bounce to the right", seed=3)
+    assert len(refined.caption.split()) > len(refined.prompt.split())
+    assert "red" in refined.caption and refined.caption in str(refined)
+    assert refine_prompt("three red balls bounce to the right", seed=3).caption == refined.caption
