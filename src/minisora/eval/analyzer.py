@@ -1,0 +1,166 @@
+"""The world analyzer: what happens in a video, recovered from its frames and sound alone.
+
+Frames -> palette blobs per frame (segment.py) -> identities over time (track.py) -> per-frame
+objects with colour, shape, size, centroid and box; counts; camera pan; contacts as velocity jumps
+(motion.py); audio onsets (onsets.py). It reads any MP4 of the world's look, whatever made it,
+and knows only the world's rules that hold for every clip: the palette, the three shapes and
+sizes, one world unit = the frame's short side, the ground's height and gravity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from minisora.eval.motion import VisualContact, camera_shift, detect_contacts
+from minisora.eval.onsets import Onset, detect_onsets
+from minisora.eval.segment import find_blobs, size_class
+from minisora.eval.track import Tracker, TrackerConfig
+from minisora.world.spec import GRAVITY, SIZES
+
+
+@dataclass
+class ObjectView:
+    """One object in one frame, in pixels (y down)."""
+
+    track: int
+    color: str
+    shape: str | None
+    size: str | None
+    centroid: tuple[float, float]  # centre of the object's square box
+    box: tuple[float, float, float, float]  # (x0, y0, x1, y1)
+    whole: bool  # seen whole (not cut by the border, an occluder or a touching twin)
+
+
+@dataclass
+class TrackSummary:
+    id: int
+    shape: str | None
+    size: str | None
+    colors: dict[int, str]  # frame -> colour where seen
+    first_frame: int
+    last_frame: int
+    frames_seen: int
+
+
+@dataclass
+class Analysis:
+    width: int
+    height: int
+    fps: float
+    frames: list[list[ObjectView]]  # per frame, the objects seen
+    tracks: list[TrackSummary]
+    camera_px: np.ndarray  # (T,) camera x (px) relative to frame 0; > 0 after panning right
+    contacts: list[VisualContact]
+    onsets: list[Onset]
+    centers: dict[int, dict[int, tuple[float, float]]] = field(
+        default_factory=dict
+    )  # track -> frame -> xy
+
+    @property
+    def scale(self) -> float:
+        return float(min(self.width, self.height))
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.frames)
+
+    def counts(self) -> list[int]:
+        return [len(objects) for objects in self.frames]
+
+    def pan_speed(self) -> float:
+        """Camera speed, world units per second (> 0: the camera pans right)."""
+        if self.num_frames < 2:
+            return 0.0
+        t = np.arange(self.num_frames) / self.fps
+        return float(np.polyfit(t, self.camera_px, 1)[0] / self.scale)
+
+    def color_changes(self) -> list[tuple[float, int, str, str]]:
+        """(time, track, old, new) where a track's colour changes and stays changed for 2 frames."""
+        out = []
+        for track in self.tracks:
+            frames = sorted(track.colors)
+            for a, b, c in zip(frames, frames[1:], frames[2:]):
+                old, new = track.colors[a], track.colors[b]
+                if old != new and track.colors[c] == new:
+                    out.append(((a + b) / 2 / self.fps, track.id, old, new))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (per-frame objects included)."""
+        return {
+            "width": self.width,
+            "height": self.height,
+            "fps": self.fps,
+            "counts": self.counts(),
+            "pan_speed": self.pan_speed(),
+            "tracks": [
+                vars(t) | {"colors": {str(k): v for k, v in t.colors.items()}} for t in self.tracks
+            ],
+            "frames": [[vars(o) for o in objects] for objects in self.frames],
+            "contacts": [vars(c) for c in self.contacts],
+            "onsets": [vars(o) for o in self.onsets],
+            "color_changes": self.color_changes(),
+        }
+
+
+def analyze(
+    frames: np.ndarray, fps: float, audio: np.ndarray | None = None, sample_rate: int | None = None
+) -> Analysis:
+    """Analyze uint8 frames (T, H, W, 3) and optional mono audio."""
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}")
+    n, height, width = frames.shape[:3]
+    scale = float(min(width, height))
+    smallest = min(SIZES.values()) * scale
+    tracker = Tracker(
+        TrackerConfig(
+            gravity_px=GRAVITY * scale / fps**2,
+            min_area=0.15 * 2 * smallest**2,  # 15% of the smallest triangle
+            max_half=max(SIZES.values()) * scale,
+        )
+    )
+    for t in range(n):
+        tracker.update(t, find_blobs(frames[t]))
+    tracks = tracker.finished_tracks()
+    per_frame: list[list[ObjectView]] = [[] for _ in range(n)]
+    summaries, centers, boxes = [], {}, {}
+    for track in tracks:
+        shape, half = track.shape(), track.half()
+        size = size_class(half, scale) if half is not None else None
+        centers[track.id], boxes[track.id] = {}, {}
+        for frame, blob in track.blobs.items():
+            cx, cy = track.centers[frame]
+            r = half if half is not None else max(blob.width, blob.height) / 2
+            box = (cx - r, cy - r, cx + r, cy + r)
+            whole = blob.shape is not None and not any(blob.clipped)
+            per_frame[frame].append(
+                ObjectView(track.id, blob.color, shape, size, (cx, cy), box, whole)
+            )
+            centers[track.id][frame], boxes[track.id][frame] = (cx, cy), box
+        summaries.append(
+            TrackSummary(
+                track.id,
+                shape,
+                size,
+                {f: b.color for f, b in sorted(track.blobs.items())},
+                track.first_frame,
+                track.last_frame,
+                len(track.blobs),
+            )
+        )
+    camera = camera_shift(frames, scale)
+    contacts = detect_contacts(centers, boxes, camera, fps, scale, (width, height))
+    onsets = detect_onsets(audio, sample_rate)
+    return Analysis(width, height, fps, per_frame, summaries, camera, contacts, onsets, centers)
+
+
+def analyze_file(path: str | Path) -> Analysis:
+    """Read a video file (MP4, GIF) and analyze it."""
+    from minisora.media import read_video
+
+    video = read_video(path)
+    return analyze(video.frames, video.fps, video.audio, video.sample_rate)

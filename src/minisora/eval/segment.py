@@ -1,0 +1,217 @@
+"""Per-frame segmentation of world frames into coloured blobs, by unmixing against the palette.
+
+The world's objects are drawn in eight saturated palette colours over unsaturated backgrounds,
+with anti-aliased edges: an edge pixel is `a * C + (1 - a) * B` for the object's colour C, the
+local background B and the coverage a. We estimate B per row (the sky is a vertical gradient and
+the ground's stripes differ by a few levels), then for every palette colour solve for a by
+projection and keep the colour whose mix explains the pixel best. Summed coverage gives sub-pixel
+area and centroid, which is what lets the analyzer place centroids within a fraction of a pixel
+after H.264.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from minisora.world.spec import PALETTE, SIZES
+
+COLOR_NAMES = tuple(PALETTE)
+_PALETTE = np.array([PALETTE[name] for name in COLOR_NAMES], np.float32)  # (K, 3)
+
+CORE_ALPHA = 0.5  # a pixel this covered (by its best colour) seeds a blob
+EDGE_ALPHA = 0.04  # coverage below this, at the one-pixel rim, is codec noise
+MAX_RESIDUAL = 40.0  # RGB distance a mixed pixel may sit from its best mix (codec error ~3-8)
+MIN_CHROMA = 35.0  # a background pixel is this far from grey at most (dusk's top is ~30)
+MIN_AREA = 2.0  # px of coverage: smaller blobs are noise or slivers at an edge
+
+# Area of each shape drawn in its square box of half-extent r, over r^2.
+_AREA_PER_R2 = {"circle": np.pi, "square": 4.0, "triangle": 2.0}
+
+
+@dataclass
+class Blob:
+    """One connected region of one palette colour in one frame; pixel units, y down."""
+
+    color: str
+    area: float  # summed coverage, px
+    mass_center: tuple[float, float]  # coverage-weighted (x, y)
+    extent: tuple[float, float, float, float]  # (x0, y0, x1, y1) sub-pixel extent of the coverage
+    clipped: tuple[bool, bool, bool, bool]  # touches the frame's left, top, right, bottom border
+    shape: str | None  # None when the blob does not look like one whole object
+    half: float | None  # half-extent in px, when shape is known
+    rows: np.ndarray  # pixel rows of the blob (for splitting and drawing)
+    cols: np.ndarray
+    alpha: np.ndarray  # coverage of those pixels
+
+    @property
+    def width(self) -> float:
+        return self.extent[2] - self.extent[0]
+
+    @property
+    def height(self) -> float:
+        return self.extent[3] - self.extent[1]
+
+    def center(self, half: float | None = None, shape: str | None = None) -> tuple[float, float]:
+        """Centre of the object's square box, given its half-extent and shape if known.
+
+        Whole blobs: the mass centre, shifted up a third of the half-extent for a triangle (its
+        mass sits low). Along an axis where the frame's border cuts the blob, the far edge that
+        is still visible is the reliable one: the centre is one half-extent inside it.
+        """
+        half = self.half if half is None else half
+        shape = self.shape if shape is None else shape
+        x, y = self.mass_center
+        if shape == "triangle" and half is not None:
+            y -= half / 3
+        if half is None:
+            return x, y
+        left, top, right, bottom = self.clipped
+        x0, y0, x1, y1 = self.extent
+        if left != right:
+            x = x1 - half if left else x0 + half
+        if top != bottom:
+            y = y1 - half if top else y0 + half
+        return x, y
+
+
+def row_background(frame: np.ndarray) -> np.ndarray:
+    """Per-row background colour (H, 3): the median of each row's unsaturated pixels."""
+    chroma = frame.max(-1) - frame.min(-1)  # (H, W)
+    grey = chroma < MIN_CHROMA
+    background = np.empty((frame.shape[0], 3), np.float32)
+    for row in range(frame.shape[0]):
+        pixels = frame[row][grey[row]]
+        background[row] = np.median(pixels, 0) if len(pixels) else np.median(frame[row], 0)
+    return background
+
+
+def unmix(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Best palette index (H, W) and its coverage (H, W) for each pixel; coverage ~0 off objects."""
+    img = frame.astype(np.float32)
+    bg = row_background(img)[:, None, :]  # (H, 1, 3)
+    diff = img - bg  # (H, W, 3)
+    best_alpha = np.zeros(img.shape[:2], np.float32)
+    best_res = np.full(img.shape[:2], np.inf, np.float32)
+    best_k = np.zeros(img.shape[:2], np.int64)
+    for k, color in enumerate(_PALETTE):
+        edge = color[None, None, :] - bg  # (H, 1, 3)
+        alpha = (diff * edge).sum(-1) / np.maximum((edge * edge).sum(-1), 1.0)
+        alpha = np.clip(alpha, 0.0, 1.0)
+        res = np.linalg.norm(diff - alpha[..., None] * edge, axis=-1)
+        better = res < best_res
+        best_res = np.where(better, res, best_res)
+        best_alpha = np.where(better, alpha, best_alpha)
+        best_k = np.where(better, k, best_k)
+    best_alpha = np.where(best_res < MAX_RESIDUAL, best_alpha, 0.0)
+    return best_k, best_alpha
+
+
+def coverage_of(frame: np.ndarray, color: str) -> np.ndarray:
+    """Coverage (H, W) of one palette colour at every pixel, against the row background."""
+    img = frame.astype(np.float32)
+    bg = row_background(img)[:, None, :]
+    edge = np.asarray(PALETTE[color], np.float32)[None, None, :] - bg
+    alpha = ((img - bg) * edge).sum(-1) / np.maximum((edge * edge).sum(-1), 1.0)
+    return np.clip(alpha, 0.0, 1.0)
+
+
+def find_blobs(frame: np.ndarray) -> list[Blob]:
+    """Every palette-coloured blob in a frame (H, W, 3) uint8."""
+    best_k, best_alpha = unmix(frame)
+    height, width = best_alpha.shape
+    core = best_alpha >= CORE_ALPHA
+    blobs: list[Blob] = []
+    owner = np.full((height, width), -1, np.int64)  # which blob claimed a rim pixel
+    for k, name in enumerate(COLOR_NAMES):
+        mask = core & (best_k == k)
+        if not mask.any():
+            continue
+        labels, count = ndimage.label(mask)
+        alpha_k = None
+        for index in range(1, count + 1):
+            region = labels == index
+            if alpha_k is None:
+                alpha_k = coverage_of(frame, name)
+            blob = _blob_from_region(name, region, alpha_k, owner, len(blobs))
+            if blob is not None:
+                blobs.append(blob)
+    return blobs
+
+
+def _blob_from_region(name, region, alpha_k, owner, index) -> Blob | None:
+    # the anti-aliased rim is one pixel wide: take it with the colour's own coverage
+    grown = ndimage.binary_dilation(region, structure=np.ones((3, 3), bool)) & (owner < 0)
+    grown &= (alpha_k >= EDGE_ALPHA) | region
+    owner[grown] = index
+    rows, cols = np.nonzero(grown)
+    alpha = np.where(
+        region[rows, cols], np.maximum(alpha_k[rows, cols], CORE_ALPHA), alpha_k[rows, cols]
+    )
+    area = float(alpha.sum())
+    if area < MIN_AREA:
+        return None
+    height, width = region.shape
+    clipped = (cols.min() == 0, rows.min() == 0, cols.max() == width - 1, rows.max() == height - 1)
+    return describe(name, rows, cols, alpha, tuple(bool(c) for c in clipped))
+
+
+def describe(name: str, rows: np.ndarray, cols: np.ndarray, alpha: np.ndarray, clipped) -> Blob:
+    """Measure a blob from its pixels and their coverage."""
+    area = float(alpha.sum())
+    cx = float((alpha * (cols + 0.5)).sum() / area)
+    cy = float((alpha * (rows + 0.5)).sum() / area)
+    extent = _extent(rows, cols, alpha)
+    blob = Blob(name, area, (cx, cy), extent, clipped, None, None, rows, cols, alpha)
+    blob.shape = classify_shape(blob, tolerance=0.1 if any(clipped) else 0.2)
+    if blob.shape is not None:
+        blob.half = float(np.sqrt(area / _AREA_PER_R2[blob.shape]))
+    return blob
+
+
+def _extent(
+    rows: np.ndarray, cols: np.ndarray, alpha: np.ndarray
+) -> tuple[float, float, float, float]:
+    """Sub-pixel extent along the widest row and the tallest column (edge pixels count by coverage)."""
+    r0, c0 = rows.min(), cols.min()
+    grid = np.zeros((rows.max() - r0 + 1, cols.max() - c0 + 1), np.float32)
+    grid[rows - r0, cols - c0] = alpha
+    x0, x1 = _span(grid[int(np.argmax(grid.sum(1)))])
+    y0, y1 = _span(grid[:, int(np.argmax(grid.sum(0)))])
+    return (c0 + x0, r0 + y0, c0 + x1, r0 + y1)
+
+
+def _span(line: np.ndarray) -> tuple[float, float]:
+    """Start and end of the covered run in one row or column: partial end pixels count fractionally."""
+    covered = np.nonzero(line > EDGE_ALPHA)[0]
+    first, last = int(covered[0]), int(covered[-1])
+    return first + 1.0 - float(line[first]), last + float(line[last])
+
+
+def classify_shape(blob: Blob, tolerance: float = 0.2) -> str | None:
+    """Circle, square or triangle from fill ratio and vertical asymmetry; None if no shape fits.
+
+    Every shape fills a square box, so a blob much wider than tall (or the reverse) is a part of
+    an object (cut by an occluder or the border) or two objects touching. Blobs at the border
+    get a tighter aspect tolerance: a sliver cut off there would bias the fill ratio.
+    """
+    w, h = blob.width, blob.height
+    if w < 1.5 or h < 1.5 or abs(np.log(w / h)) > tolerance:
+        return None
+    fill = blob.area / (w * h)
+    drop = (blob.mass_center[1] - (blob.extent[1] + blob.extent[3]) / 2) / h
+    if fill < 0.64 and drop > 0.06:
+        return "triangle"
+    if 0.68 < fill < 0.88 and abs(drop) < 0.06:
+        return "circle"
+    if fill >= 0.88 and abs(drop) < 0.06:
+        return "square"
+    return None
+
+
+def size_class(half_px: float, scale: float) -> str:
+    """The size name whose half-extent (world units) is nearest, on a log scale."""
+    units = half_px / scale
+    return min(SIZES, key=lambda name: abs(np.log(SIZES[name] / units)))
