@@ -2,6 +2,7 @@
 
 from minisora.world.clip import Clip, annotate, render_clip
 from minisora.world.physics import Contact, Trajectory, simulate
+from minisora.world.prompt import PromptError, parse_prompt
 from minisora.world.spec import (
     MATERIALS,
     PALETTE,
@@ -23,11 +24,13 @@ __all__ = [
     "Contact",
     "ObjectSpec",
     "Occluder",
+    "PromptError",
     "Rule",
     "SceneSpec",
     "SpecError",
     "Trajectory",
     "annotate",
+    "parse_prompt",
     "render_clip",
     "simulate",
 ]

@@ -1,0 +1,485 @@
+"""Layout: a prompt's meaning -> positions and velocities whose simulation shows what it says.
+
+Realise, then verify: attributes the text leaves open are drawn once from the seed; objects
+are placed by rejection sampling under the prompt's constraints (direction of travel, relation
+bands, who hits whom), the scene is simulated, and a checker confirms that each clause really
+happens (a "bouncing" ball touches the floor twice, "rolls to the left" moves left on the
+floor, "hits" makes a contact, the colour rule fires, the object passes behind its occluder).
+A failed check draws a new layout from the next attempt's generator; the first that passes is
+returned, so the result is deterministic from the seed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from minisora.world import vocabulary as V
+from minisora.world.physics import Trajectory, signed_distance, simulate
+from minisora.world.prompt import Group, PromptError, PromptMeaning
+from minisora.world.spec import (
+    BACKGROUNDS,
+    GRAVITY,
+    MATERIALS,
+    PALETTE,
+    SHAPES,
+    SIZES,
+    ObjectSpec,
+    Occluder,
+    Rule,
+    SceneSpec,
+)
+
+ATTEMPTS = 24  # layouts tried per plan
+PLAN_VARIANTS = 3  # plans tried (they differ only in what the text leaves open)
+GAP = 0.02  # units of clearance between objects at the start
+PAN_SPEED = 0.12  # units / s
+FLOOR_MOTIONS = ("roll", "slide", "rest")
+MOTION_MATERIALS = {  # defaults that make the motion read well: rubber bounces, glass slides far
+    "bounce": ("rubber", "rubber", "glass"), "roll": ("rubber", "wood", "metal"),
+    "slide": ("glass", "metal", "wood"), "fall": tuple(MATERIALS), "fly": ("rubber", "wood"),
+    "rest": tuple(MATERIALS),
+}
+
+
+def realise(
+    meaning: PromptMeaning, *, width: int, height: int, fps: int, duration: float, seed: int, text: str = ""
+) -> SceneSpec:
+    """The first layout (from the seed) whose simulation passes every check of the meaning."""
+    SceneSpec(width=width, height=height, fps=fps, duration=duration).validate()  # canvas errors first
+    failures: list[str] = []
+    for variant in range(PLAN_VARIANTS):  # what the text leaves open may be redrawn, what it says never
+        plan = _Plan(meaning, np.random.default_rng([seed, 7, variant]), duration, width / min(width, height))
+        spec = SceneSpec(width=width, height=height, fps=fps, duration=duration, background=plan.background,
+                         ground=meaning.ground, walls=plan.walls, camera_pan=plan.camera_pan, seed=seed)
+        _check_room(plan, spec)
+        for attempt in range(ATTEMPTS):
+            rng = np.random.default_rng([seed, variant, attempt])
+            placed = _place(plan, spec, rng)
+            if placed is None:
+                failures = failures or ["the objects do not fit the view"]
+                continue
+            spec.objects = placed
+            spec.occluders, spec.rules = [], [Rule(target=k, color=c) for k, c in plan.rules]
+            traj = simulate(spec)
+            spec.occluders = _place_occluders(plan, spec, traj, rng)
+            failures = check(plan, spec, traj)
+            if not failures:
+                return spec.validate()
+    raise PromptError(f"could not lay out a scene for {text!r} that shows it ({'; '.join(failures)}); "
+                      f"try fewer or smaller objects, or another seed")
+
+
+def _check_room(plan: _Plan, spec: SceneSpec) -> None:
+    """Objects end up side by side on the floor: refuse early when they cannot."""
+    if spec.floor is None:
+        return
+    stacked = {a for a, r, _ in plan.m.relations if r == "above"} | {b for _, r, b in plan.m.relations if r == "below"}
+    row = sum(2 * o.half + GAP for o, g in zip(plan.objects, plan.group_of) if g not in stacked)
+    if row > spec.world_width - GAP:
+        raise PromptError(
+            f"{len(plan.objects)} objects of these sizes need {row:.2f} units side by side but the "
+            f"{spec.width}x{spec.height} view is {spec.world_width:.2f} wide: use fewer or smaller objects, "
+            f"or a wider size such as {round(spec.height * 1.75 / 16) * 16}x{spec.height}"
+        )
+
+
+class _Plan:
+    """Everything decided before placement: each object's attributes, motion and direction."""
+
+    def __init__(self, meaning: PromptMeaning, rng: np.random.Generator, duration: float, view_width: float) -> None:
+        self.m, self.duration = meaning, duration
+        groups = [_copy(g) for g in meaning.groups]
+        self.hits = list(meaning.hits)
+        self.rule_groups = list(meaning.rules)
+        self._complete_hits(groups, rng)
+        self.groups = groups
+        for g in groups:
+            g.count = g.count or (int(rng.integers(2, 4)) if g.plural else 1)
+        total = sum(g.count for g in groups)
+        if total > V.MAX_OBJECTS:
+            raise PromptError(f"the prompt asks for {total} objects; a scene holds at most {V.MAX_OBJECTS}")
+        sized = [g.size is not None for g in groups]
+        self._fill_attributes(groups, rng)
+        pan = PAN_SPEED * meaning.camera_speed * duration if meaning.camera else 0.0
+        while sum(g.count * (2 * SIZES[g.size] + GAP) for g in groups) > view_width + pan - GAP:
+            free = [g for g, fixed in zip(groups, sized) if not fixed and g.size != "small"]
+            if not free:
+                break  # the sizes were asked for: _check_room explains
+            largest = max(free, key=lambda g: SIZES[g.size])
+            largest.size = "medium" if largest.size == "large" else "small"
+        self.motions = [self._motion(i, g, rng) for i, g in enumerate(groups)]
+        self.directions = [self._direction(i, g, rng) for i, g in enumerate(groups)]
+        self.enters = [None if g.enter is None else g.enter if g.enter != "pending"
+                       else str(rng.choice(["left", "right"])) for g in groups]
+        self.members: list[list[int]] = []  # object indices of each group
+        self.objects: list[ObjectSpec] = []
+        self.group_of: list[int] = []
+        for gi, g in enumerate(groups):
+            self.members.append(list(range(len(self.objects), len(self.objects) + g.count)))
+            for _ in range(g.count):
+                self.objects.append(ObjectSpec(shape=g.shape, color=g.color, size=g.size, material=g.material))
+                self.group_of.append(gi)
+        self.rules = [(k, color) for gi, color in self.rule_groups for k in self.members[gi]]
+        self.background = meaning.background or str(rng.choice(list(BACKGROUNDS), p=[0.55, 0.15, 0.15, 0.15]))
+        self.walls = meaning.walls and not any(self.enters)
+        camera = meaning.camera if meaning.camera != "pending" else str(rng.choice(["left", "right"]))
+        self.camera_pan = 0.0 if camera is None else PAN_SPEED * meaning.camera_speed * (1 if camera == "right" else -1)
+
+    def _complete_hits(self, groups: list[Group], rng: np.random.Generator) -> None:
+        """Every colour rule needs a hit, every hit a hitter and a target: add what is missing."""
+        hit_targets = {b for _, b in self.hits if b is not None}
+        for target, _ in self.rule_groups:
+            if target not in hit_targets:
+                self.hits.append((-1, target))
+        completed = []
+        for hitter, target in self.hits:
+            if hitter == -1:
+                others = [i for i in range(len(groups)) if i != target and all(b != i for _, b in self.hits)]
+                hitter = others[0] if others else _append(groups, Group(count=1, shape="circle"))
+            if target is None and (groups[hitter].count or 1) < 2 and not groups[hitter].plural:
+                others = [i for i in range(len(groups)) if i != hitter]
+                target = others[0] if others else _append(groups, Group(count=1))
+            completed.append((hitter, target))
+        self.hits = list(dict.fromkeys(completed))
+
+    def _fill_attributes(self, groups: list[Group], rng: np.random.Generator) -> None:
+        taken = {g.color for g in groups if g.color}
+        for g in groups:
+            g.shape = g.shape or str(rng.choice(SHAPES))
+            if g.color is None:
+                free = [c for c in PALETTE if c not in taken] or list(PALETTE)
+                g.color = str(rng.choice(free))
+                taken.add(g.color)
+            if g.size is None:
+                sizes, p = (("small", "medium"), (0.5, 0.5)) if g.count >= 4 else (tuple(SIZES), (0.3, 0.5, 0.2))
+                g.size = str(rng.choice(sizes, p=p))
+
+    def _motion(self, index: int, g: Group, rng: np.random.Generator) -> str:
+        horizontal = "roll" if g.shape == "circle" else "slide"
+        motion, direction = g.motion, g.direction
+        if motion == "move":
+            motion = {"up": "fly", "down": "fall"}.get(direction or "", horizontal)
+        if motion is None:
+            if any(h == index for h, _ in self.hits) or g.enter:
+                motion = horizontal
+            elif any(t == index for _, t in self.hits) or self._is_under(index):
+                motion = "rest"
+            elif self._is_over(index):
+                motion = "fall"
+            elif direction in ("up", "down"):
+                motion = "fly" if direction == "up" else "fall"
+            elif any(index in (a, b) for a, _, b in self.m.relations) or self.m.camera:
+                motion = str(rng.choice(["rest", "bounce"]))
+            elif direction is not None:
+                motion = str(rng.choice(["bounce", horizontal]))
+            else:
+                motion = str(rng.choice(["bounce", horizontal, "fall", "rest"], p=[0.35, 0.3, 0.2, 0.15]))
+            if not self.m.ground and motion in ("bounce", "roll", "slide", "rest"):
+                motion = "fall"
+        elif not self.m.ground and motion in ("bounce", "roll", "slide", "rest"):
+            raise PromptError(f"'{g.words}' cannot {motion} with no ground: drop 'no ground' or let it fall")
+        if g.material is None:
+            g.material = str(rng.choice(MOTION_MATERIALS[motion]))
+        return motion
+
+    def _is_under(self, index: int) -> bool:
+        rel = self.m.relations
+        return any(b == index and r == "above" or a == index and r == "below" for a, r, b in rel)
+
+    def _is_over(self, index: int) -> bool:
+        rel = self.m.relations
+        return any(a == index and r == "above" or b == index and r == "below" for a, r, b in rel)
+
+    def _direction(self, index: int, g: Group, rng: np.random.Generator) -> str | None:
+        motion, direction = self.motions[index], g.direction
+        if direction is None and g.enter in ("left", "right"):
+            return "right" if g.enter == "left" else "left"
+        if motion in ("roll", "slide") and direction not in ("left", "right"):
+            return str(rng.choice(["left", "right"]))
+        if motion == "fly" and direction is None:
+            return str(rng.choice(["left", "right"]))
+        if motion == "bounce" and direction is None and not g.directions and not self.m.camera:
+            return str(rng.choice(["left", "right", "none", "none"])).replace("none", "") or None
+        return direction
+
+
+def _copy(g: Group) -> Group:
+    return Group(**{**g.__dict__, "directions": list(g.directions)})
+
+
+def _append(groups: list[Group], group: Group) -> int:
+    groups.append(group)
+    return len(groups) - 1
+
+
+# -- placement -------------------------------------------------------------------------------------
+def _place(plan: _Plan, spec: SceneSpec, rng: np.random.Generator) -> list[ObjectSpec] | None:
+    """Positions and velocities for every object, or None when they do not fit this time."""
+    stage = (0.0, spec.world_width)
+    bands = _relation_bands(plan, stage)
+    placed: dict[int, ObjectSpec] = {}
+    for k in _placement_order(plan):
+        for _ in range(60):
+            obj = _place_one(plan, spec, k, placed, bands, stage, rng)
+            if obj is not None and all(_clear(obj, other) for other in placed.values()):
+                placed[k] = obj
+                break
+        else:
+            return None
+    return [placed[k] for k in range(len(plan.objects))]
+
+
+def _placement_order(plan: _Plan) -> list[int]:
+    """Targets of hits and the lower side of 'above' first: the others are placed against them."""
+    later = {h for h, _ in plan.hits if h != -1} | {a for a, r, _ in plan.m.relations if r == "above"}
+    later |= {b for _, r, b in plan.m.relations if r == "below"}
+    first = [k for k, g in enumerate(plan.group_of) if g not in later]
+    return first + [k for k, g in enumerate(plan.group_of) if g in later]
+
+
+def _relation_bands(plan: _Plan, stage: tuple[float, float]) -> dict[int, tuple[float, float]]:
+    """Groups in left/right relations get vertical bands of the stage in their order."""
+    edges = [(a, b) if r == "left_of" else (b, a) for a, r, b in plan.m.relations if r in ("left_of", "right_of")]
+    if not edges:
+        return {}
+    layer = {g: 0 for e in edges for g in e}
+    for _ in range(len(layer)):
+        for a, b in edges:
+            layer[b] = max(layer[b], layer[a] + 1)
+    n = max(layer.values()) + 1
+    width = (stage[1] - stage[0]) / n
+    return {g: (stage[0] + k * width, stage[0] + (k + 1) * width) for g, k in layer.items()}
+
+
+def _place_one(plan, spec, k, placed, bands, stage, rng) -> ObjectSpec | None:
+    gi = plan.group_of[k]
+    base = plan.objects[k]
+    obj = ObjectSpec(base.shape, base.color, base.size, base.material)
+    motion, direction, enter = plan.motions[gi], plan.directions[gi], plan.enters[gi]
+    half, g = obj.half, plan.groups[gi]
+    floor = spec.floor if spec.floor is not None else 0.0
+    top = spec.view_height - half - 0.02
+    lo, hi = bands.get(gi, stage)
+    lo, hi = max(lo, stage[0]) + half + GAP, min(hi, stage[1]) - half - GAP
+    if hi < lo:
+        return None
+    sign = {"left": -1.0, "right": 1.0}.get(direction or "", 0.0)
+    obj.y = floor + half + 1e-4
+    hit_target = _hit_target(plan, gi, k, placed)
+    above = [b for a, r, b in plan.m.relations if a == gi and r == "above"] + [
+        a for a, r, b in plan.m.relations if b == gi and r == "below"]
+    if motion in ("roll", "slide", "rest"):
+        if motion != "rest":
+            travel = rng.uniform(0.35, 0.55) * spec.view_width * g.speed
+            row = (g.count - 1) * (2 * half + GAP)  # the group side by side needs this much room
+            travel = max(min(travel, hi - lo - row), 0.1)
+            lo, hi = (lo, hi - travel) if sign > 0 else (lo + travel, hi)
+            if hi < lo:
+                lo, hi = (lo, lo + 0.05) if sign > 0 else (hi - 0.05, hi)
+            obj.vx = sign * _launch_speed(obj, travel)
+    elif motion == "bounce":
+        obj.y = rng.uniform(max(floor + half + 0.25, 0.45 * spec.view_height), max(top, 0.5))
+        obj.vx = sign * float(np.clip(0.45 * spec.view_width / plan.duration, 0.06, 0.35)) * g.speed
+        reach = abs(obj.vx) * plan.duration / 2
+        lo, hi = (lo, max(hi - reach, lo)) if sign > 0 else ((min(lo + reach, hi), hi) if sign < 0 else (lo, hi))
+    elif motion == "fall":
+        obj.y = top - rng.uniform(0.0, 0.08)
+        obj.vx = sign * 0.1 * g.speed
+    elif motion == "fly":
+        obj.y = floor + half + 0.02
+        rise = min(rng.uniform(0.35, 0.55) * spec.view_height, top - obj.y)
+        obj.vy = math.sqrt(2 * GRAVITY * max(rise, 0.1)) * (g.speed if g.speed < 1 else 1.0)
+        flight = 2 * obj.vy / GRAVITY
+        obj.vx = sign * rng.uniform(0.3, 0.45) * spec.view_width / flight * g.speed
+        if sign:
+            lo, hi = (lo, lo + 0.3 * (hi - lo)) if sign > 0 else (hi - 0.3 * (hi - lo), hi)
+    cell_lo, cell_hi = _cell(lo, hi, plan.members[gi].index(k), g.count, 2 * half + GAP)
+    obj.x = rng.uniform(cell_lo, cell_hi)
+    if hit_target is not None:
+        return _aim(obj, motion, hit_target, direction, spec, stage, rng)
+    if above:
+        under = [placed[j] for b in above for j in plan.members[b] if j in placed]
+        if under:
+            base_obj = under[int(rng.integers(len(under)))]
+            obj.x = base_obj.x + rng.uniform(-0.5, 0.5) * base_obj.half
+            obj.y = base_obj.y + base_obj.half + half + rng.uniform(0.08, 0.3)
+            obj.vx = 0.0
+            if obj.y > top + 1e-9:
+                return None
+    if enter:
+        view_lo = spec.camera_start
+        side = -1.0 if enter == "left" else 1.0
+        gap = rng.uniform(0.03, 0.12)
+        obj.x = view_lo - half - gap if side < 0 else view_lo + spec.view_width + half + gap
+        distance = 0.5 * spec.view_width + half + gap
+        if motion in FLOOR_MOTIONS:
+            obj.vx = -side * _launch_speed(obj, distance * g.speed)
+        else:
+            obj.vx = -side * distance / (0.5 * plan.duration) * g.speed
+    return obj
+
+
+def _cell(lo: float, hi: float, i: int, n: int, room: float) -> tuple[float, float]:
+    """The i-th of n equal cells of [lo, hi] for centres of objects that need `room` each."""
+    width = (hi - lo + room) / n
+    start = lo + i * width
+    return start, max(start, start + width - room)
+
+
+def _launch_speed(obj: ObjectSpec, travel: float, arrive: float = 0.0) -> float:
+    """Speed along the floor that friction brings to `arrive` after `travel` units."""
+    friction = MATERIALS[obj.material].friction * (0.1 if obj.shape == "circle" else 1.0)
+    return math.sqrt(arrive**2 + 2 * friction * GRAVITY * max(travel, 0.0))
+
+
+def _hit_target(plan: _Plan, gi: int, k: int, placed: dict[int, ObjectSpec]) -> ObjectSpec | None:
+    for hitter, target in plan.hits:
+        if hitter != gi:
+            continue
+        if target is None:  # "two balls collide": each one aims at its neighbour in the group
+            members = plan.members[gi]
+            position = members.index(k)
+            partner = members[position ^ 1] if (position ^ 1) < len(members) else None
+            return placed.get(partner) if partner is not None else None
+        candidates = [placed[j] for j in plan.members[target] if j in placed]
+        if candidates:
+            return candidates[plan.members[gi].index(k) % len(candidates)]
+    return None
+
+
+def _aim(obj, motion, target, direction, spec, stage, rng) -> ObjectSpec | None:
+    """Put a hitter on one side of its target, moving at it fast enough to arrive with a bang."""
+    sides = {"right": [-1.0], "left": [1.0]}.get(direction or "", [-1.0, 1.0])
+    if target.vx:  # a moving target is met head-on
+        sides = [math.copysign(1.0, target.vx)]
+    side = sides[int(rng.integers(len(sides)))]
+    gap = rng.uniform(0.12, 0.3)
+    obj.x = target.x + side * (target.half + obj.half + gap)
+    if not stage[0] + obj.half + GAP <= obj.x <= stage[1] - obj.half - GAP:
+        return None
+    distance = gap + 0.05
+    if motion == "fall":
+        obj.x = target.x + rng.uniform(-0.4, 0.4) * target.half
+        obj.vx = 0.0
+        return obj if obj.y > target.y + target.half + obj.half + GAP else None
+    if motion in FLOOR_MOTIONS:
+        obj.vx = -side * _launch_speed(obj, distance, arrive=0.4)
+    elif motion == "fly":
+        flight = 2 * obj.vy / GRAVITY
+        obj.vx = -side * (gap + obj.half + target.half) / flight
+    else:  # bouncing: low, and quick enough to meet the target within the first half of the clip
+        obj.y = min(obj.y, target.y + target.half + obj.half + 0.2)
+        obj.vx = -side * max(distance / (0.3 * spec.duration), 0.3)
+    return obj
+
+
+def _clear(a: ObjectSpec, b: ObjectSpec) -> bool:
+    gap, _ = signed_distance((a.x, a.y), a.half, a.shape == "circle", (b.x, b.y), b.half, b.shape == "circle")
+    return gap >= GAP - 1e-9
+
+
+# -- occluders -------------------------------------------------------------------------------------
+def _place_occluders(plan: _Plan, spec: SceneSpec, traj: Trajectory, rng: np.random.Generator) -> list[Occluder]:
+    occluders = []
+    for text in plan.m.occluders:
+        width, height = V.OCCLUDER_SHAPES[text.kind]
+        height = min(height, spec.view_height)
+        members = [k for g in text.subject for k in plan.members[g]]
+        if members:
+            xs = traj.positions[:, members[0], 0]
+            path = np.concatenate([[0.0], np.cumsum(np.abs(np.diff(xs)))])
+            centre = float(xs[int(np.searchsorted(path, 0.5 * path[-1]))]) if path[-1] > 0.15 else float(xs[0])
+        else:
+            centre = spec.camera_start + spec.view_width * rng.uniform(0.3, 0.7)
+        x = float(np.clip(centre - width / 2, 0.0, spec.world_width - width))
+        occluders.append(Occluder(x=x, y=0.0, width=width, height=height, color=V.OCCLUDER_COLORS[text.color]))
+    return occluders
+
+
+# -- verification ----------------------------------------------------------------------------------
+def check(plan: _Plan, spec: SceneSpec, traj: Trajectory) -> list[str]:
+    """What of the plan the simulation does not show (empty when it shows everything)."""
+    failures = []
+    half_frame = len(traj.times) // 2
+    floor_hits: dict[int, int] = {}
+    first_knock: dict[int, float] = {}  # first contact with a wall or another object
+    for c in traj.contacts:
+        if c.b == "floor":
+            floor_hits[c.a] = floor_hits.get(c.a, 0) + 1
+            continue
+        for k in (c.a, c.b):
+            if isinstance(k, int):
+                first_knock.setdefault(k, c.time)
+    for k, obj in enumerate(spec.objects):
+        gi = plan.group_of[k]
+        motion, direction = plan.motions[gi], plan.directions[gi]
+        xs, ys = traj.positions[:, k, 0], traj.positions[:, k, 1]
+        horizon = min(half_frame, int(first_knock.get(k, math.inf) * spec.fps) if k in first_knock else half_frame)
+        moved = xs[horizon] - xs[0] if horizon > 1 else traj.velocities[0, k, 0]
+        if motion == "bounce" and floor_hits.get(k, 0) < 2:
+            failures.append(f"object {k} does not bounce")
+        if motion in ("roll", "slide") and abs(ys[: max(half_frame // 2, 2)] - ys[0]).max() > 0.01:
+            failures.append(f"object {k} leaves the floor")
+        aimed = any(h == gi for h, _ in plan.hits) and plan.groups[gi].direction is None
+        if direction in ("left", "right") and motion != "fall" and not aimed:
+            sign = 1 if direction == "right" else -1
+            if sign * moved < (0.05 if horizon >= half_frame else 0.0):
+                failures.append(f"object {k} does not move {direction}")
+        if motion == "fall" and ys[0] - ys[half_frame] < 0.2:
+            failures.append(f"object {k} does not fall")
+        if motion == "fly" and ys.max() < ys[0] + 0.15:
+            failures.append(f"object {k} does not fly up")
+        inside_view = xs[0] - obj.half >= -1e-9 and xs[0] + obj.half <= spec.view_width + 1e-9
+        if plan.enters[gi] is None and not spec.camera_pan and not inside_view:
+            failures.append(f"object {k} starts outside the view")
+        if plan.enters[gi] is not None:
+            cam = traj.camera_x
+            inside = (xs - obj.half >= cam) & (xs + obj.half <= cam + spec.view_width)
+            if inside[0] or not inside.any():
+                failures.append(f"object {k} does not enter the view")
+    failures += _check_relations(plan, spec) + _check_events(plan, traj) + _check_occluders(plan, spec, traj)
+    return failures
+
+
+def _check_relations(plan: _Plan, spec: SceneSpec) -> list[str]:
+    failures = []
+    for a, kind, b in plan.m.relations:
+        xa = [spec.objects[k].x for k in plan.members[a]]
+        xb = [spec.objects[k].x for k in plan.members[b]]
+        ya = [spec.objects[k].y for k in plan.members[a]]
+        yb = [spec.objects[k].y for k in plan.members[b]]
+        ok = {"left_of": max(xa) < min(xb), "right_of": min(xa) > max(xb),
+              "above": min(ya) > max(yb), "below": max(ya) < min(yb)}[kind]
+        if not ok:
+            failures.append(f"group {a} is not {kind} group {b}")
+    return failures
+
+
+def _check_events(plan: _Plan, traj: Trajectory) -> list[str]:
+    failures = []
+    pairs = {(c.a, c.b) for c in traj.contacts if isinstance(c.b, int)}
+    pairs |= {(b, a) for a, b in pairs}
+    for hitter, target in plan.hits:
+        goal = plan.members[target] if target is not None else plan.members[hitter]
+        if not any((h, t) in pairs for h in plan.members[hitter] for t in goal if h != t):
+            failures.append(f"group {hitter} never hits group {target}")
+    changed = {k for _, k, _ in traj.color_changes}
+    for k, _ in plan.rules:
+        if k not in changed:
+            failures.append(f"object {k} never changes colour")
+    return failures
+
+
+def _check_occluders(plan: _Plan, spec: SceneSpec, traj: Trajectory) -> list[str]:
+    failures = []
+    for occ, text in zip(spec.occluders, plan.m.occluders):
+        for g in text.subject:
+            k = plan.members[g][0]
+            xs, half = traj.positions[:, k, 0], spec.objects[k].half
+            behind = (xs + half > occ.x) & (xs - half < occ.x + occ.width)
+            moving = np.ptp(xs) > 0.15
+            if not behind.any() or (moving and behind.all()):
+                failures.append(f"object {k} does not pass behind the {text.kind}")
+    return failures
