@@ -8,8 +8,9 @@ object's half-extent). Scoring of partly visible objects (visible = share of the
 inside the frame and not behind an occluder):
   - an object with visible >= 0.5 must be detected (a miss otherwise); one with 0 < visible < 0.5
     may be detected or not (a detection matched to it is neither right nor wrong);
-  - colour, shape and size are scored on every matched object with visible >= 0.5 (shape and size
-    are the track's, so a half-hidden object keeps what it showed when whole);
+  - colour is scored on every matched object with visible >= 0.5; shape and size on those too
+    if the object is whole in some frame of the clip (they are the track's, so a half-hidden
+    object keeps what it showed when whole; one never seen whole has no shape to recover);
   - centroids are scored on whole objects only (visible = 1): the centre of a cut object is an
     extrapolation from its size, reported separately;
   - contacts with a normal speed >= 0.5 units/s (a velocity jump of >= 0.8 units/s) of an object
@@ -104,6 +105,7 @@ def score_clip(clip, analysis, stats: dict) -> None:
     fps = clip.fps
     scale = clip.spec.scale
     track_of: dict[int, list[int]] = {}
+    seen_whole = {o["id"] for f in ann["frames"] for o in f["objects"] if o["visible"] >= 0.999}
     for t, frame in enumerate(ann["frames"]):
         gts = frame["objects"]
         dets = analysis.frames[t]
@@ -124,8 +126,9 @@ def score_clip(clip, analysis, stats: dict) -> None:
             if g["visible"] < MUST_SEE:
                 continue
             stats["color"].append(d.color == g["color"])
-            stats["shape"].append(d.shape == g["shape"])
-            stats["size"].append(d.size == g["size"])
+            if g["id"] in seen_whole:
+                stats["shape"].append(d.shape == g["shape"])
+                stats["size"].append(d.size == g["size"])
             err = float(
                 np.hypot(d.centroid[0] - g["centroid"][0], d.centroid[1] - g["centroid"][1])
             )

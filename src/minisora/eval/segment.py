@@ -138,7 +138,19 @@ def find_blobs(frame: np.ndarray) -> list[Blob]:
             blob = _blob_from_region(name, region, alpha_k, owner, len(blobs))
             if blob is not None:
                 blobs.append(blob)
-    return blobs
+    return [b for i, b in enumerate(blobs) if not _is_seam(b, i, owner)]
+
+
+def _is_seam(blob: Blob, index: int, owner: np.ndarray) -> bool:
+    """Where two objects of different colours touch, their blended edge can look like a third
+    palette colour (red + yellow = orange): a thin shapeless strip mostly bordering other blobs."""
+    if blob.shape is not None or min(blob.width, blob.height) > 2.5:
+        return False
+    mask = np.zeros(owner.shape, bool)
+    mask[blob.rows, blob.cols] = True
+    rim = ndimage.binary_dilation(mask, structure=np.ones((3, 3), bool)) & ~mask
+    others = (owner[rim] >= 0) & (owner[rim] != index)
+    return bool(others.mean() > 0.3) if others.size else False
 
 
 def _blob_from_region(name, region, alpha_k, owner, index) -> Blob | None:
@@ -204,9 +216,9 @@ def classify_shape(blob: Blob, tolerance: float = 0.2) -> str | None:
     drop = (blob.mass_center[1] - (blob.extent[1] + blob.extent[3]) / 2) / h
     if fill < 0.64 and drop > 0.06:
         return "triangle"
-    if 0.68 < fill < 0.88 and abs(drop) < 0.06:
+    if 0.68 < fill < 0.84 and abs(drop) < 0.06:
         return "circle"
-    if fill >= 0.88 and abs(drop) < 0.06:
+    if fill >= 0.84 and abs(drop) < 0.06:
         return "square"
     return None
 

@@ -83,9 +83,10 @@ class Tracker:
         blobs = self._split_touching(blobs, predictions)
         blobs = self._merge_pieces(blobs, predictions)
         live = [t for t in self.tracks if t.last_frame == frame - 1]
-        hidden = [t for t in self.tracks if t.last_frame < frame - 1]
         left = self._assign(frame, live, blobs, predictions, strict=True)
-        left = self._assign(frame, hidden, left, predictions, strict=False)
+        # what no live track took goes to the rest: hidden tracks, and live ones that jumped
+        waiting = [t for t in self.tracks if t.last_frame < frame]
+        left = self._assign(frame, waiting, left, predictions, strict=False)
         for blob in left:
             track = Track(len(self.tracks))
             self._attach(track, frame, blob)
@@ -114,8 +115,10 @@ class Tracker:
         self, track: Track, blob: Blob, predicted: np.ndarray, frame: int, strict: bool
     ) -> float:
         shape, half = track.shape(), track.half()
-        if shape is not None and blob.shape is not None and blob.shape != shape:
-            return _NO_MATCH
+        # one frame's shape can be misread (a small square's corners blur): a penalty, not a veto
+        reshape = (
+            0.5 if shape is not None and blob.shape is not None and blob.shape != shape else 0.0
+        )
         if half is not None and blob.half is not None and abs(np.log(blob.half / half)) > 0.25:
             return _NO_MATCH
         distance = float(np.hypot(*(np.array(blob.center(half, shape)) - predicted)))
@@ -123,9 +126,9 @@ class Tracker:
         recolor = 0.0 if blob.color == track.last_color else 0.5
         if strict:
             speed = float(np.hypot(*track.velocity()))
-            gate = (half or 4.0) + 2.0 + 0.5 * speed
-            return distance / gate + recolor if distance < gate else _NO_MATCH
-        if blob.color != track.last_color:
+            gate = (half or 4.0) + 2.0 + 1.5 * speed  # a bounce reverses up to a frame's travel
+            return distance / gate + recolor + reshape if distance < gate else _NO_MATCH
+        if blob.color != track.last_color or reshape:
             return _NO_MATCH  # a hidden object comes back looking as it did
         return 1.0 + distance / 1000.0
 
@@ -145,8 +148,11 @@ class Tracker:
                 out.append(blob)
                 continue
             centers = np.array([p for _, p in inside])  # (k, 2)
+            halves = np.array([t.half() or 4.0 for t, _ in inside])  # (k,)
             points = np.stack([blob.cols + 0.5, blob.rows + 0.5], 1)  # (n, 2)
-            nearest = np.argmin(((points[:, None, :] - centers[None]) ** 2).sum(-1), 1)
+            # each pixel goes to the object whose outline (a disc of its size) it is deepest in
+            depth = np.sqrt(((points[:, None, :] - centers[None]) ** 2).sum(-1)) - halves[None]
+            nearest = np.argmin(depth, 1)
             for k in range(len(inside)):
                 keep = nearest == k
                 if keep.any():
