@@ -22,10 +22,12 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from minisora.server.config import ServeConfig
+    from minisora.server.config import Limits, ServeConfig
     from minisora.server.serve import serve
 
-    serve(ServeConfig(host=args.host, port=args.port, data=args.data, workers=args.workers, auth=not args.no_auth))
+    limits = Limits(max_queued_per_key=args.max_queued)
+    serve(ServeConfig(host=args.host, port=args.port, data=args.data, workers=args.workers,
+                      auth=not args.no_auth, limits=limits))
     return 0
 
 
@@ -90,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data", type=Path, default=Path("minisora-data"), help="queue, uploads and outputs")
     serve.add_argument("--workers", type=int, default=1, help="jobs run at once")
     serve.add_argument("--no-auth", action="store_true", help="no API keys (loopback hosts only)")
+    serve.add_argument("--max-queued", type=int, default=100, help="queued jobs allowed per key")
     serve.set_defaults(handler=cmd_serve)
 
     keys = sub.add_parser("keys", help="API keys for `minisora serve`")
