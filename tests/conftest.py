@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# save_video() makes signing keys on first use in the config folder: keep the tests' keys in a
+# temporary one (subprocesses inherit it), never in the user's ~/.config/minisora.
+os.environ["MINISORA_HOME"] = tempfile.mkdtemp(prefix="minisora-test-home-")
+atexit.register(shutil.rmtree, os.environ["MINISORA_HOME"], True)
 
 
 @pytest.fixture

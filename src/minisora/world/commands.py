@@ -32,7 +32,8 @@ def render_prompt(
     fmt: str | None = None,
 ) -> Path:
     """Render the world clip a prompt describes and write it (mp4 with sound, gif, or png frames)."""
-    from minisora.media import write_gif, write_mp4, write_png_frames
+    from minisora import __version__
+    from minisora.provenance import ProvenanceInfo, save_video
     from minisora.world.prompt import parse_prompt
 
     out = Path(out)
@@ -41,10 +42,8 @@ def render_prompt(
         check_writable(out)  # fail before the work, not after
     spec = parse_prompt(prompt, width=size[0], height=size[1], fps=fps, duration=seconds, seed=seed)
     clip = render_clip(spec)
-    if fmt == "mp4":
-        return write_mp4(out, clip.frames, clip.fps, clip.audio)
-    if fmt == "gif":
-        return write_gif(out, clip.frames, clip.fps)
-    folder = out.with_suffix("") if out.suffix else out
-    write_png_frames(folder, clip.frames)
-    return folder
+    # no trained model made a world render: its source type is algorithmicMedia
+    info = ProvenanceInfo(model_name="minisora-world", model_version=__version__, prompt=prompt,
+                          seed=seed, steps=None, source_type="algorithmicMedia")
+    audio = clip.audio if fmt == "mp4" else None
+    return save_video(out, clip.frames, clip.fps, audio, info=info, fmt=fmt).path
