@@ -1,0 +1,64 @@
+"""kill -9 the server while jobs are queued and running, restart it, and every job finishes once."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+
+from live_server import start_server, submit, wait_for
+
+from minisora.media import probe
+
+JOBS = 10
+KILLS = 3
+
+
+def snapshot(data) -> dict[str, tuple[str, int]]:
+    """Job id -> (status, attempts), read straight from the database file while the server is dead."""
+    with sqlite3.connect(data / "minisora.db") as conn:
+        return {row[0]: (row[1], row[2]) for row in conn.execute("SELECT id, status, attempts FROM jobs")}
+
+
+def done_events(data) -> dict[str, int]:
+    with sqlite3.connect(data / "minisora.db") as conn:
+        rows = conn.execute("SELECT job_id, COUNT(*) FROM job_log WHERE event = 'done' GROUP BY job_id")
+        return dict(rows.fetchall())
+
+
+def test_kill_9_at_any_moment_loses_nothing_and_finishes_each_job_once(tmp_path):
+    data = tmp_path / "data"
+    rng = random.Random(0)
+    server = start_server(data, "--no-auth")
+    with server.client() as client:
+        ids = [submit(client, width=256, height=144, seconds=4, fps=30, seed=i).json()["id"] for i in range(JOBS)]
+    interrupted = 0
+    for _ in range(KILLS):
+        with server.client() as client:  # kill while a job is mid-run: somewhere in render or encode
+            running = None
+            while running is None:
+                jobs = client.get("/v1/jobs", params={"limit": 100}).json()["jobs"]
+                running = next((job for job in jobs if job["status"] == "running"), None)
+            time.sleep(rng.uniform(0.0, 0.4))
+        before = snapshot(data)  # may be a moment stale; only the kill's aftermath matters
+        server.kill()
+        after = snapshot(data)
+        assert {status for status, _ in after.values()} <= {"queued", "running", "done"}
+        assert sum(status == "running" for status, _ in after.values()) <= 1
+        assert all(after[job_id][0] != "queued" or before[job_id][0] == "queued" for job_id in ids)
+        for job_id, (status, _) in after.items():
+            if status == "done":  # every finished output is whole
+                assert probe(data / "outputs" / job_id / "video.mp4").frames == 121
+        interrupted += sum(status == "running" for status, _ in after.values())
+        server = start_server(data, "--no-auth")
+    try:
+        with server.client() as client:
+            finals = [wait_for(client, job_id, timeout=120) for job_id in ids]
+    finally:
+        server.stop()
+    assert [job["status"] for job in finals] == ["done"] * JOBS
+    assert done_events(data) == dict.fromkeys(ids, 1)
+    assert interrupted >= 1 and sum(job["attempts"] for job in finals) == JOBS + interrupted
+    for job_id in ids:
+        assert probe(data / "outputs" / job_id / "video.mp4").frames == 121
+    assert not list((data / "outputs").glob("*/.*"))  # no half-written temporaries left
