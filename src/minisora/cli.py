@@ -69,6 +69,19 @@ def cmd_train_vae(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from minisora.train.config import train_config_from_args
+    from minisora.train.loop import train
+    from minisora.train.shards import ensure_latents
+
+    ensure_latents(args.latents, args.world, args.vae, args.text_encoder or "", progress=not args.no_progress)
+    if args.steps == 0:
+        print(f"latents ready in {args.latents}")
+        return 0
+    print(f"run folder: {train(train_config_from_args(vars(args)))}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="minisora", description="minisora: text-to-video trained on its own procedural physics world"
@@ -129,6 +142,27 @@ def build_parser() -> argparse.ArgumentParser:
     vae.add_argument("--eval-clips", type=int, default=None)
     vae.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     vae.set_defaults(handler=cmd_train_vae)
+
+    tr = sub.add_parser("train", help="train (or resume) the world model; torchrun for several processes")
+    tr.add_argument("--latents", type=Path, required=True, help="latent shards (made from --world if missing)")
+    tr.add_argument("--out", default=None, help="run folder; an existing run resumes (default runs/world-s)")
+    tr.add_argument("--world", type=Path, default=None, help="a `minisora world make` folder to encode")
+    tr.add_argument("--vae", type=Path, default=None, help="autoencoder weights (default: the packaged ones)")
+    tr.add_argument("--text-encoder", default=None, help="Hugging Face encoder folder (default: MiniLM)")
+    tr.add_argument("--preset", default=None, help="DiT preset: world-s, world-m, base-l, base-xl, tiny")
+    tr.add_argument("--steps", type=int, default=None, help="train up to this step (0: only encode)")
+    tr.add_argument("--lr", type=float, default=None)
+    tr.add_argument("--warmup", type=int, default=None)
+    tr.add_argument("--tokens-per-batch", type=int, default=None, help="sets every bucket's batch size")
+    tr.add_argument("--video-frames", type=int, nargs="+", default=None, help="latent frames per video bucket")
+    tr.add_argument("--image-share", type=float, default=None, help="share of one-frame image batches")
+    tr.add_argument("--checkpoint-every", type=int, default=None)
+    tr.add_argument("--log-every", type=int, default=None)
+    tr.add_argument("--seed", type=int, default=None)
+    tr.add_argument("--bf16", action="store_true", help="bf16 autocast")
+    tr.add_argument("--fsdp", action="store_true", help="FSDP2 instead of DDP (large presets)")
+    tr.add_argument("--no-progress", action="store_true")
+    tr.set_defaults(handler=cmd_train)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Training the world model: latent shards, buckets, conditioning masks, the loop, checkpoints."""

@@ -1,0 +1,79 @@
+"""The world model trainer's configuration: one typed dataclass, saved in every checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+# Open-Sora 1.1's mix of conditioning masks, rounded: most clips are plain text-to-video
+CONDITION_MODES: dict[str, float] = {
+    "none": 0.6, "first": 0.15, "first_k": 0.1, "last": 0.05, "first_last": 0.05, "random": 0.05,
+}
+
+
+@dataclass
+class TrainConfig:
+    latents: str = ""  # folder of latent shards (see train/shards.py)
+    out: str = "runs/world-s"  # run folder: checkpoints, log.jsonl, loss.svg
+    preset: str = "world-s"  # a key of dit.config.DIT_PRESETS
+    steps: int = 20000
+    lr: float = 3e-4
+    warmup: int = 500
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    ema_decay: float = 0.999
+    tokens_per_batch: int = 2048  # each bucket's batch size = this // the bucket's tokens per clip
+    max_batch: int = 64
+    video_frames: tuple[int, ...] = (5, 9, 17)  # latent frames T' of the video buckets (4 s = 17)
+    image_share: float = 0.15  # share of batches of one-frame images
+    caption_dropout: float = 0.1  # replaced by the empty caption, for classifier-free guidance
+    short_prompt_share: float = 0.2  # use one of the clip's short prompts instead of its caption
+    per_frame_noise: float = 0.5  # share of clips whose frames draw independent t (diffusion forcing)
+    condition_modes: dict[str, float] = field(default_factory=lambda: dict(CONDITION_MODES))
+    n_ref_tokens: int = 256  # tokens at which the timestep shift is 1
+    bf16: bool = False  # bf16 autocast for the forward pass
+    fsdp: bool = False  # FSDP2 instead of DDP when distributed (large presets)
+    seed: int = 0
+    checkpoint_every: int = 250
+    keep_checkpoints: int = 2
+    log_every: int = 10
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        self.video_frames = tuple(self.video_frames)
+
+    def validate(self) -> TrainConfig:
+        if not self.latents:
+            raise ValueError("no latent folder given: pass --latents DIR (made with --world and --vae)")
+        if self.steps < 1 or self.warmup < 0 or self.lr <= 0:
+            raise ValueError(f"need steps >= 1, warmup >= 0, lr > 0 (got {self.steps}, {self.warmup}, {self.lr})")
+        if not 0 <= self.image_share <= 1 or not 0 <= self.caption_dropout < 1:
+            raise ValueError("image_share must be in [0, 1] and caption_dropout in [0, 1)")
+        unknown = set(self.condition_modes) - set(CONDITION_MODES)
+        if unknown or sum(self.condition_modes.values()) <= 0:
+            raise ValueError(f"condition modes {sorted(unknown)} unknown or all zero; known: "
+                             f"{', '.join(CONDITION_MODES)}")
+        if any(f < 1 for f in self.video_frames):
+            raise ValueError(f"video_frames {self.video_frames}: latent frame counts must be >= 1")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown train config keys {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**data)
+
+
+def train_config_from_args(args: dict[str, Any]) -> TrainConfig:
+    """A TrainConfig from the CLI's arguments: options left unset keep the dataclass defaults."""
+    names = {f.name for f in fields(TrainConfig)}
+    values = {k: v for k, v in args.items() if k in names and v is not None}
+    values = {k: (str(v) if k in ("latents", "out") else v) for k, v in values.items()}
+    values["bf16"], values["fsdp"] = bool(args.get("bf16")), bool(args.get("fsdp"))
+    values["progress"] = not args.get("no_progress", False)
+    return TrainConfig(**values)

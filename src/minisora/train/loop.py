@@ -1,0 +1,154 @@
+"""The world model's training loop: `minisora train`.
+
+    1. join the process group (torchrun) or run alone
+    2. load the latent shards and their text cache; size the DiT from them
+    3. build model, AdamW and EMA; resume from the newest checkpoint in the run folder
+    4. each step: the step's batch (a pure function of seed, step, rank) -> rectified-flow loss
+       with conditioning masks and per-frame noise -> backward -> clip -> AdamW -> EMA
+    5. every `checkpoint_every` steps: an atomic checkpoint folder, the loss plot
+
+AdamW with linear warm-up then a constant rate (DiT, SD3), gradient clipping at 1.0, EMA with
+a warmed-up decay, optional bf16 autocast. Nothing random is drawn outside the per-step
+generator, so a run killed at any moment and resumed reproduces the same losses.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from minisora.dit.config import dit_config
+from minisora.dit.model import DiT
+from minisora.flow.loss import flow_loss
+from minisora.train import distributed as D
+from minisora.train.buckets import Batch, BucketSampler
+from minisora.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from minisora.train.config import TrainConfig
+from minisora.train.ema import EMA
+from minisora.train.runlog import RunLog, write_loss_plot
+from minisora.train.shards import load_latents
+
+
+def learning_rate(step: int, config: TrainConfig) -> float:
+    """Linear warm-up over `warmup` steps, then constant."""
+    if config.warmup == 0:
+        return config.lr
+    return config.lr * min(1.0, (step + 1) / config.warmup)
+
+
+def train_step(module: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: Batch, lr: float,
+               config: TrainConfig, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimiser step; returns (loss, gradient norm before clipping)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    x0, noise, t, cond = (v.to(device) for v in (batch.latents, batch.noise, batch.t, batch.cond_mask))
+    text, text_mask = batch.text.to(device), batch.text_mask.to(device)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if config.bf16 else nullcontext()
+    with autocast:
+        loss = flow_loss(lambda x, tt: module(x, tt, text, text_mask), x0, noise, t, cond)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norm = torch.nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)
+    optimizer.step()
+    return loss.detach(), grad_norm.detach()
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, info: D.DistInfo | None = None) -> None:
+        self.config = config.validate()
+        self.info = info or D.DistInfo()
+        clips, text, self.manifest = load_latents(config.latents)
+        self.model_config = dit_config(config.preset, latent_channels=self.manifest["latent_channels"],
+                                       text_dim=self.manifest["text_dim"])
+        self.sampler = BucketSampler(clips, text, config, self.model_config.patch)
+        torch.manual_seed(config.seed)  # the same initial weights on every rank
+        self.model = DiT(self.model_config).to(self.info.device)
+        self.ema = EMA(self.model, config.ema_decay)
+        self.sharded = self.info.enabled and config.fsdp
+        self.step = self._resume()
+        self.module = D.wrap_model(self.model, self.info, config.fsdp)
+        if self.sharded:
+            self.ema.shard_like(self.model)
+        self.optimizer = torch.optim.AdamW(self.module.parameters(), lr=config.lr, betas=(0.9, 0.999),
+                                           weight_decay=config.weight_decay)
+        if self._optimizer_state is not None:
+            D.load_optimizer_state(self.module, self.optimizer, self._optimizer_state, self.sharded)
+
+    def _resume(self) -> int:
+        self._optimizer_state = None
+        checkpoints = list_checkpoints(self.config.out)
+        if not checkpoints:
+            return 0
+        ckpt = load_checkpoint(checkpoints[-1])
+        if ckpt["config"] != self.model_config:
+            raise ValueError(f"{checkpoints[-1]} holds a different model ({ckpt['config']}); "
+                             "use another --out or the same preset and latents")
+        self.model.load_state_dict(ckpt["model"], strict=True)
+        self.ema.load_state_dict(ckpt["ema"])
+        self._optimizer_state = ckpt["optimizer"]
+        return int(ckpt["state"]["step"])
+
+    def save(self) -> Path | None:
+        """Every rank takes part (sharded states are gathered); rank 0 writes."""
+        model_state = D.full_model_state(self.module if self.sharded else self.model, self.sharded)
+        optimizer_state = D.full_optimizer_state(self.module, self.optimizer, self.sharded)
+        ema_state = {k: (v.full_tensor() if hasattr(v, "full_tensor") else v) for k, v in self.ema.shadow.items()}
+        path = None
+        if self.info.is_main:
+            state = {"train": self.config.to_dict(), "latents": {k: v for k, v in self.manifest.items()
+                                                               if k not in ("shards", "vae_config")},
+                     "vae_config": self.manifest.get("vae_config"),
+                     "text_encoder": self.manifest.get("text_encoder", {})}
+            path = save_checkpoint(self.config.out, self.step, model_state, self.model_config, ema_state,
+                                   optimizer_state, state, keep=self.config.keep_checkpoints)
+            write_loss_plot(Path(self.config.out) / "log.jsonl", Path(self.config.out) / "loss.svg")
+        D.barrier(self.info)
+        return path
+
+    def run(self, until: int | None = None) -> list[dict[str, Any]]:
+        """Train to step `until` (default: config.steps); returns this call's log records."""
+        cfg, until = self.config, until or self.config.steps
+        Path(cfg.out).mkdir(parents=True, exist_ok=True)
+        log = RunLog(cfg.out, self.step, cfg.steps, self.info.is_main, cfg.progress)
+        records = []
+        try:
+            while self.step < until:
+                records.append(self._one_step(log))
+                if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+                    self.save()
+        finally:
+            log.close()
+        return records
+
+    def _one_step(self, log: RunLog) -> dict[str, Any]:
+        started = time.perf_counter()
+        batch = self.sampler.batch(self.step, self.info.rank)
+        lr = learning_rate(self.step, self.config)
+        loss, grad_norm = train_step(self.module, self.optimizer, batch, lr, self.config, self.info.device)
+        self.ema.update(self.model, self.step)
+        self.step += 1
+        loss_value = D.mean_across_ranks(loss, self.info)
+        seconds = time.perf_counter() - started
+        b = batch.bucket
+        tokens = b.batch * b.tokens(self.model_config.patch) * self.info.world_size
+        record = {"step": self.step, "loss": loss_value, "lr": lr, "grad_norm": float(grad_norm),
+                  "bucket": [b.frames, b.height, b.width, b.batch], "tokens": tokens,
+                  "seconds": round(seconds, 4), "tokens_per_s": round(tokens / seconds, 1)}
+        if self.step % self.config.log_every == 0 or self.step == self.config.steps:
+            log.write(record)
+        log.advance(loss_value)
+        return record
+
+
+def train(config: TrainConfig) -> Path:
+    """Train (or resume) a world model run; returns the run folder."""
+    info = D.init_distributed()
+    try:
+        Trainer(config, info).run()
+    finally:
+        D.shutdown_distributed(info)
+    return Path(config.out)

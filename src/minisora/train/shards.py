@@ -1,0 +1,171 @@
+"""Latent shards: world clips encoded once by the autoencoder, with their captions' embeddings.
+
+Layout of a latent folder:
+
+    manifest.json           latent channels, text width, the VAE it came from, shards done
+    text.safetensors        the embedding cache: every caption and short prompt, encoded once
+    shard_00000.safetensors latents "0", "1", ... (C, T', H', W') float16; metadata: captions
+    ...
+
+Training then never touches pixels or the text encoder. Shards are written under a temporary
+name and renamed, so an interrupted encode resumes by writing only the missing shards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from minisora.text.cache import EmbeddingCache
+from minisora.text.encoder import NULL_CAPTION
+
+MANIFEST = "manifest.json"
+TEXT_CACHE = "text.safetensors"
+
+
+@dataclass
+class LatentClip:
+    latent: torch.Tensor  # (C, T', H', W') normalised latents
+    captions: list[str]  # the detailed caption first, then short prompts
+
+
+def write_shard(folder: Path, index: int, clips: list[LatentClip]) -> Path:
+    """Write one shard atomically; returns its path."""
+    final = folder / f"shard_{index:05d}.safetensors"
+    tmp = folder / f".tmp_{final.name}"
+    tensors = {str(i): clip.latent.to(torch.float16).contiguous() for i, clip in enumerate(clips)}
+    save_file(tensors, str(tmp), metadata={"captions": json.dumps([c.captions for c in clips])})
+    os.replace(tmp, final)
+    return final
+
+
+def read_shard(path: Path) -> list[LatentClip]:
+    with safe_open(str(path), framework="pt") as f:
+        captions = json.loads(f.metadata()["captions"])
+        return [LatentClip(f.get_tensor(str(i)).float(), caps) for i, caps in enumerate(captions)]
+
+
+def write_latents(folder: str | Path, clips: Iterable[LatentClip], text: EmbeddingCache,
+                  info: dict[str, Any], shard_size: int = 64) -> Path:
+    """Write already-encoded clips as shards plus their text cache (tests, synthetic data)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    shards, chunk, captions = [], [], []
+    for clip in clips:
+        chunk.append(clip)
+        captions += clip.captions
+        if len(chunk) == shard_size:
+            shards.append(write_shard(folder, len(shards), chunk).name)
+            chunk = []
+    if chunk:
+        shards.append(write_shard(folder, len(shards), chunk).name)
+    text.add([*captions, NULL_CAPTION])
+    text.save(folder / TEXT_CACHE)
+    _write_manifest(folder, {**info, "shards": shards, "complete": True})
+    return folder
+
+
+def encode_world(world_dir: str | Path, out: str | Path, vae: torch.nn.Module, text: EmbeddingCache,
+                 shard_size: int = 64, batch_size: int = 4, progress: bool = True) -> Path:
+    """Encode a `minisora world make` folder into latent shards (resumable)."""
+    from tqdm import tqdm
+
+    from minisora.world.torch_dataset import WorldClipDataset
+
+    data = WorldClipDataset(world_dir, with_audio=False)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    num_shards = (len(data) + shard_size - 1) // shard_size
+    info = {"latent_channels": vae.config.latent_channels, "text_dim": text.encoder.dim,
+            "text_encoder": asdict(text.encoder.config), "world": str(world_dir),
+            "vae_config": vae.config.to_dict(), "clips": len(data)}
+    _write_manifest(out, {**info, "shards": [], "complete": False})
+    for shard in tqdm(range(num_shards), desc="encode latents", disable=not progress):
+        if (out / f"shard_{shard:05d}.safetensors").exists():
+            continue
+        items = range(shard * shard_size, min(len(data), (shard + 1) * shard_size))
+        clips = list(_encode_items(vae, (data[i] for i in items), batch_size))
+        text.add([c for clip in clips for c in clip.captions])
+        text.save(out / TEXT_CACHE)  # before the shard, so a finished shard always has its text
+        write_shard(out, shard, clips)
+    text.add([NULL_CAPTION])
+    text.save(out / TEXT_CACHE)
+    shards = sorted(p.name for p in out.glob("shard_*.safetensors"))
+    _write_manifest(out, {**info, "shards": shards, "complete": len(shards) == num_shards})
+    return out
+
+
+def _encode_items(vae: torch.nn.Module, items: Iterator[dict[str, Any]], batch_size: int
+                  ) -> Iterator[LatentClip]:
+    """Encode clips of equal size together, in order; yields one LatentClip per item."""
+    pending: list[dict[str, Any]] = []
+
+    def flush() -> Iterator[LatentClip]:
+        latents = vae.encode(torch.stack([p["video"] for p in pending]))  # (B, C, T', H', W')
+        for item, latent in zip(pending, latents):
+            yield LatentClip(latent.float(), [item["caption"], *item.get("prompts", [])])
+        pending.clear()
+
+    for item in items:
+        if pending and (len(pending) == batch_size or item["video"].shape != pending[0]["video"].shape):
+            yield from flush()
+        pending.append(item)
+    if pending:
+        yield from flush()
+
+
+def ensure_latents(latents: str | Path, world: str | Path | None = None, vae: str | Path | None = None,
+                   text_encoder: str = "", progress: bool = True) -> Path:
+    """The latent folder, encoding the world folder into it first if it is missing or unfinished."""
+    latents = Path(latents)
+    manifest = latents / MANIFEST
+    if manifest.is_file() and json.loads(manifest.read_text()).get("complete"):
+        return latents
+    if world is None:
+        read_manifest(latents)  # raises with what to do
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise RuntimeError("encode the latents once before a distributed run: run `minisora train "
+                           "--world ... --vae ... --latents ... --steps 0` without torchrun, then torchrun")
+    from minisora.autoencoder.checkpoint import load_vae
+    from minisora.text.encoder import TextEncoder, TextEncoderConfig
+
+    model = load_vae(vae)  # None: the packaged default weights
+    encoder = TextEncoder(TextEncoderConfig(path=text_encoder))
+    cache_path = latents / TEXT_CACHE
+    cache = EmbeddingCache.load(cache_path, encoder) if cache_path.exists() else EmbeddingCache(encoder)
+    return encode_world(world, latents, model, cache, progress=progress)
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"{folder}: no latent shards here (no {MANIFEST}); make them with "
+                                "`minisora train --world WORLD_DIR --vae VAE_DIR --latents "
+                                f"{folder} ...`")
+    manifest = json.loads(path.read_text())
+    if not manifest.get("complete"):
+        raise ValueError(f"{folder}: the latent shards are incomplete; rerun the encode to finish them")
+    return manifest
+
+
+def load_latents(folder: str | Path) -> tuple[list[LatentClip], EmbeddingCache, dict[str, Any]]:
+    """All clips of a latent folder (in memory), the text cache and the manifest."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    clips = [clip for shard in manifest["shards"] for clip in read_shard(folder / shard)]
+    return clips, EmbeddingCache.load(folder / TEXT_CACHE), manifest
+
+
+def _write_manifest(folder: Path, data: dict[str, Any]) -> None:
+    tmp = folder / f".{MANIFEST}.tmp"
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    os.replace(tmp, folder / MANIFEST)
+

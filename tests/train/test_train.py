@@ -1,0 +1,123 @@
+"""Trainer contracts: buckets and masks, atomic checkpoints, exact resume, the loss falls."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from minisora.train.buckets import BucketSampler
+from minisora.train.checkpoint import export_weights, list_checkpoints, load_dit
+from minisora.train.config import TrainConfig
+from minisora.train.loop import Trainer, learning_rate
+from minisora.train.masks import condition_mask, sample_condition_masks
+from minisora.train.runlog import read_log
+from minisora.train.shards import load_latents
+
+
+def tiny_config(latents, out, **kw) -> TrainConfig:
+    base = dict(latents=str(latents), out=str(out), preset="tiny", steps=6, lr=1e-3, warmup=2,
+                tokens_per_batch=48, video_frames=(3, 5), checkpoint_every=3, log_every=1, progress=False)
+    return TrainConfig(**{**base, **kw})
+
+
+def test_latent_folder_roundtrip(tiny_latents):
+    clips, text, manifest = load_latents(tiny_latents)
+    assert len(clips) == 6 and manifest["complete"] and len(manifest["shards"]) == 2
+    assert clips[0].latent.shape == (4, 5, 4, 4) and clips[1].latent.shape == (4, 5, 4, 6)
+    assert "" in text and clips[0].captions == ["caption 0", "prompt 0"]
+
+
+def test_buckets_and_batches_are_pure_functions_of_the_step(tiny_latents, tmp_path):
+    clips, text, _ = load_latents(tiny_latents)
+    sampler = BucketSampler(clips, text, tiny_config(tiny_latents, tmp_path), (1, 2, 2))
+    frames = sorted({b.frames for b in sampler.video_buckets + sampler.image_buckets})
+    assert frames == [1, 3, 5]
+    for b in sampler.video_buckets + sampler.image_buckets:  # batch = token budget // tokens per clip
+        assert b.batch == max(1, 48 // b.tokens((1, 2, 2)))
+    a, again, other = sampler.batch(7), sampler.batch(7), sampler.batch(7, rank=1)
+    assert torch.equal(a.latents, again.latents) and torch.equal(a.t, again.t)
+    assert not torch.equal(a.noise, other.noise) or a.bucket != other.bucket
+    seen = set()
+    for step in range(40):
+        batch = sampler.batch(step)
+        b = batch.bucket
+        seen.add(b.frames)
+        assert batch.latents.shape == (b.batch, 4, b.frames, b.height, b.width)
+        assert batch.t.shape == batch.cond_mask.shape == (b.batch, b.frames)
+        assert (~batch.cond_mask).any(dim=1).all()  # something is always left to generate
+        assert batch.text.shape[:2] == batch.text_mask.shape
+    assert seen == {1, 3, 5}  # one-frame images and both video lengths
+
+
+def test_condition_modes():
+    g = torch.Generator().manual_seed(0)
+    assert condition_mask("first", 5, g).tolist() == [True, False, False, False, False]
+    assert condition_mask("first_last", 5, g).tolist() == [True, False, False, False, True]
+    assert not condition_mask("none", 5, g).any() and not condition_mask("first", 1, g).any()
+    first_k = condition_mask("first_k", 6, g)
+    k = int(first_k.sum())
+    assert 1 <= k <= 5 and first_k[:k].all()
+    last = condition_mask("last", 6, g)
+    assert last[6 - int(last.sum()):].all() and not last[0]
+    masks = sample_condition_masks(400, 5, {"none": 0.5, "first": 0.5}, g)
+    share = float(masks[:, 0].float().mean())
+    assert 0.4 < share < 0.6 and not masks[:, 1:].any()
+    with pytest.raises(ValueError, match="unknown"):
+        condition_mask("middle", 5, g)
+
+
+def test_learning_rate_warmup():
+    cfg = TrainConfig(latents="x", lr=1.0, warmup=4)
+    assert [learning_rate(s, cfg) for s in range(6)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+
+
+def test_resume_reproduces_the_loss_trajectory(tiny_latents, tmp_path):
+    """Stop after 3 steps (a checkpoint), start a fresh trainer: steps 4-6 match bit for bit."""
+    straight = Trainer(tiny_config(tiny_latents, tmp_path / "a")).run()
+    first = Trainer(tiny_config(tiny_latents, tmp_path / "b"))
+    first.run(until=4)  # runs past the step-3 checkpoint: those steps are lost like after kill -9
+    resumed = Trainer(tiny_config(tiny_latents, tmp_path / "b"))
+    assert resumed.step == 3
+    rest = resumed.run()
+    assert [r["loss"] for r in rest] == [r["loss"] for r in straight[3:]]
+    log = read_log(tmp_path / "b" / "log.jsonl")
+    assert [r["step"] for r in log] == [1, 2, 3, 4, 5, 6]  # the redone step 4 is not logged twice
+    assert [r["loss"] for r in log] == [r["loss"] for r in straight]
+    for name in ("model.safetensors", "ema.safetensors"):
+        a = (tmp_path / "a" / "step_0000006" / name).read_bytes()
+        assert a == (tmp_path / "b" / "step_0000006" / name).read_bytes()
+
+
+def test_checkpoint_folder_is_complete_and_loads_strictly(tiny_latents, tmp_path):
+    trainer = Trainer(tiny_config(tiny_latents, tmp_path / "run", steps=3))
+    trainer.run()
+    (ckpt,) = list_checkpoints(tmp_path / "run")
+    assert sorted(p.name for p in ckpt.iterdir()) == [
+        "config.json", "ema.safetensors", "model.safetensors", "optimizer.pt", "state.json"]
+    state = json.loads((ckpt / "state.json").read_text())
+    assert state["step"] == 3 and state["train"]["preset"] == "tiny"
+    assert (tmp_path / "run" / "loss.svg").read_text().startswith("<svg")
+    shipped = export_weights(ckpt, tmp_path / "shipped")
+    model = load_dit(shipped)
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    ema = trainer.ema.state_dict()
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, ema[k].to(torch.bfloat16).float())
+
+
+def test_loss_falls_on_a_tiny_set(tmp_path, latents_factory):
+    latents = latents_factory(tmp_path / "flat", flat=True)
+    records = Trainer(tiny_config(latents, tmp_path / "run", steps=60, checkpoint_every=1000, lr=3e-3,
+                                  video_frames=(5,), image_share=0.0, per_frame_noise=0.0,
+                                  condition_modes={"none": 1.0}, caption_dropout=0.0)).run()
+    losses = [r["loss"] for r in records]
+    assert sum(losses[-10:]) / 10 < 0.8 * sum(losses[:10]) / 10
+
+
+def test_bad_config_says_what_to_do(tmp_path):
+    with pytest.raises(ValueError, match="--latents"):
+        TrainConfig().validate()
+    with pytest.raises(FileNotFoundError, match="minisora train --world"):
+        Trainer(TrainConfig(latents=str(tmp_path / "none"), out=str(tmp_path / "run")))
