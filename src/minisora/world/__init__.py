@@ -1,8 +1,10 @@
 """The procedural physics world: scene spec, simulation, renderer, sound, captions, data."""
 
+from minisora.world.captions import caption_clip, short_prompts
 from minisora.world.clip import Clip, annotate, render_clip
 from minisora.world.physics import Contact, Trajectory, simulate
 from minisora.world.prompt import PromptError, parse_prompt
+from minisora.world.sampler import SamplerConfig, is_heldout, sample_scene
 from minisora.world.spec import (
     MATERIALS,
     PALETTE,
@@ -26,11 +28,16 @@ __all__ = [
     "Occluder",
     "PromptError",
     "Rule",
+    "SamplerConfig",
     "SceneSpec",
     "SpecError",
     "Trajectory",
     "annotate",
+    "caption_clip",
+    "is_heldout",
     "parse_prompt",
     "render_clip",
+    "sample_scene",
+    "short_prompts",
     "simulate",
 ]

@@ -34,6 +34,7 @@ from minisora.world.spec import (
 ATTEMPTS = 24  # layouts tried per plan
 PLAN_VARIANTS = 3  # plans tried (they differ only in what the text leaves open)
 GAP = 0.02  # units of clearance between objects at the start
+PLACE_TRIES = 30  # positions drawn per object before the layout is given up
 PAN_SPEED = 0.12  # units / s
 FLOOR_MOTIONS = ("roll", "slide", "rest")
 MOTION_MATERIALS = {  # defaults that make the motion read well: rubber bounces, glass slides far
@@ -44,17 +45,21 @@ MOTION_MATERIALS = {  # defaults that make the motion read well: rubber bounces,
 
 
 def realise(
-    meaning: PromptMeaning, *, width: int, height: int, fps: int, duration: float, seed: int, text: str = ""
+    meaning: PromptMeaning, *, width: int, height: int, fps: int, duration: float, seed: int, text: str = "",
+    attempts: int = ATTEMPTS, variants: int = PLAN_VARIANTS,
 ) -> SceneSpec:
-    """The first layout (from the seed) whose simulation passes every check of the meaning."""
+    """The first layout (from the seed) whose simulation passes every check of the meaning.
+
+    `attempts` layouts are tried for each of `variants` plans; the sampler, which can simply
+    draw another scene, asks for few."""
     SceneSpec(width=width, height=height, fps=fps, duration=duration).validate()  # canvas errors first
     failures: list[str] = []
-    for variant in range(PLAN_VARIANTS):  # what the text leaves open may be redrawn, what it says never
+    for variant in range(variants):  # what the text leaves open may be redrawn, what it says never
         plan = _Plan(meaning, np.random.default_rng([seed, 7, variant]), duration, width / min(width, height))
         spec = SceneSpec(width=width, height=height, fps=fps, duration=duration, background=plan.background,
                          ground=meaning.ground, walls=plan.walls, camera_pan=plan.camera_pan, seed=seed)
         _check_room(plan, spec)
-        for attempt in range(ATTEMPTS):
+        for attempt in range(attempts):
             rng = np.random.default_rng([seed, variant, attempt])
             placed = _place(plan, spec, rng)
             if placed is None:
@@ -67,22 +72,35 @@ def realise(
             failures = check(plan, spec, traj)
             if not failures:
                 return spec.validate()
-    raise PromptError(f"could not lay out a scene for {text!r} that shows it ({'; '.join(failures)}); "
+    raise PromptError(f"could not lay out a scene for {text or 'the prompt'!r} that shows it ({'; '.join(failures)}); "
                       f"try fewer or smaller objects, or another seed")
 
 
 def _check_room(plan: _Plan, spec: SceneSpec) -> None:
-    """Objects end up side by side on the floor: refuse early when they cannot."""
+    """Objects end up side by side on the floor, and travel needs room: refuse early when they cannot."""
     if spec.floor is None:
+        if plan.hits:
+            raise PromptError("with no ground everything falls at the same pace, so nothing can hit anything: "
+                              "drop 'no ground'")
         return
     stacked = {a for a, r, _ in plan.m.relations if r == "above"} | {b for _, r, b in plan.m.relations if r == "below"}
     row = sum(2 * o.half + GAP for o, g in zip(plan.objects, plan.group_of) if g not in stacked)
+    for gi, (motion, direction) in enumerate(zip(plan.motions, plan.directions)):
+        if direction in ("left", "right") and not plan.enters[gi]:
+            row += {"roll": 0.1, "slide": 0.1, "bounce": _bounce_speed(spec, plan.duration) * plan.duration / 2}.get(
+                motion, 0.0)
+    row += 0.12 * len(plan.hits)
     if row > spec.world_width - GAP:
         raise PromptError(
-            f"{len(plan.objects)} objects of these sizes need {row:.2f} units side by side but the "
+            f"{len(plan.objects)} objects of these sizes and motions need {row:.2f} units side by side but the "
             f"{spec.width}x{spec.height} view is {spec.world_width:.2f} wide: use fewer or smaller objects, "
             f"or a wider size such as {round(spec.height * 1.75 / 16) * 16}x{spec.height}"
         )
+
+
+def _bounce_speed(spec: SceneSpec, duration: float) -> float:
+    """Sideways speed of a bouncing object: about half the view in the clip."""
+    return float(np.clip(0.45 * spec.view_width / duration, 0.06, 0.35))
 
 
 class _Plan:
@@ -221,7 +239,7 @@ def _place(plan: _Plan, spec: SceneSpec, rng: np.random.Generator) -> list[Objec
     bands = _relation_bands(plan, stage)
     placed: dict[int, ObjectSpec] = {}
     for k in _placement_order(plan):
-        for _ in range(60):
+        for _ in range(PLACE_TRIES):
             obj = _place_one(plan, spec, k, placed, bands, stage, rng)
             if obj is not None and all(_clear(obj, other) for other in placed.values()):
                 placed[k] = obj
@@ -265,6 +283,7 @@ def _place_one(plan, spec, k, placed, bands, stage, rng) -> ObjectSpec | None:
     lo, hi = max(lo, stage[0]) + half + GAP, min(hi, stage[1]) - half - GAP
     if hi < lo:
         return None
+    lo, hi = _leave_room_for_hitters(plan, gi, lo, hi)
     sign = {"left": -1.0, "right": 1.0}.get(direction or "", 0.0)
     obj.y = floor + half + 1e-4
     hit_target = _hit_target(plan, gi, k, placed)
@@ -281,7 +300,7 @@ def _place_one(plan, spec, k, placed, bands, stage, rng) -> ObjectSpec | None:
             obj.vx = sign * _launch_speed(obj, travel)
     elif motion == "bounce":
         obj.y = rng.uniform(max(floor + half + 0.25, 0.45 * spec.view_height), max(top, 0.5))
-        obj.vx = sign * float(np.clip(0.45 * spec.view_width / plan.duration, 0.06, 0.35)) * g.speed
+        obj.vx = sign * _bounce_speed(spec, plan.duration) * g.speed
         reach = abs(obj.vx) * plan.duration / 2
         lo, hi = (lo, max(hi - reach, lo)) if sign > 0 else ((min(lo + reach, hi), hi) if sign < 0 else (lo, hi))
     elif motion == "fall":
@@ -298,7 +317,7 @@ def _place_one(plan, spec, k, placed, bands, stage, rng) -> ObjectSpec | None:
     cell_lo, cell_hi = _cell(lo, hi, plan.members[gi].index(k), g.count, 2 * half + GAP)
     obj.x = rng.uniform(cell_lo, cell_hi)
     if hit_target is not None:
-        return _aim(obj, motion, hit_target, direction, spec, stage, rng)
+        return _aim(obj, motion, *hit_target, direction, spec, stage, rng)
     if above:
         under = [placed[j] for b in above for j in plan.members[b] if j in placed]
         if under:
@@ -311,7 +330,7 @@ def _place_one(plan, spec, k, placed, bands, stage, rng) -> ObjectSpec | None:
     if enter:
         view_lo = spec.camera_start
         side = -1.0 if enter == "left" else 1.0
-        gap = rng.uniform(0.03, 0.12)
+        gap = rng.uniform(0.03, 0.12) + plan.members[gi].index(k) * (2 * half + GAP + 0.05)
         obj.x = view_lo - half - gap if side < 0 else view_lo + spec.view_width + half + gap
         distance = 0.5 * spec.view_width + half + gap
         if motion in FLOOR_MOTIONS:
@@ -319,6 +338,16 @@ def _place_one(plan, spec, k, placed, bands, stage, rng) -> ObjectSpec | None:
         else:
             obj.vx = -side * distance / (0.5 * plan.duration) * g.speed
     return obj
+
+
+def _leave_room_for_hitters(plan: _Plan, gi: int, lo: float, hi: float) -> tuple[float, float]:
+    """A target whose hitters all come from one side stands in the other 60% of the range."""
+    sides = {plan.directions[h] for h, t in plan.hits if t == gi and h != gi}
+    if sides == {"left"}:  # hitters move left, so they start on the right
+        return lo, lo + 0.6 * (hi - lo)
+    if sides == {"right"}:
+        return hi - 0.6 * (hi - lo), hi
+    return lo, hi
 
 
 def _cell(lo: float, hi: float, i: int, n: int, room: float) -> tuple[float, float]:
@@ -334,36 +363,39 @@ def _launch_speed(obj: ObjectSpec, travel: float, arrive: float = 0.0) -> float:
     return math.sqrt(arrive**2 + 2 * friction * GRAVITY * max(travel, 0.0))
 
 
-def _hit_target(plan: _Plan, gi: int, k: int, placed: dict[int, ObjectSpec]) -> ObjectSpec | None:
+def _hit_target(plan: _Plan, gi: int, k: int, placed: dict[int, ObjectSpec]) -> tuple[list[ObjectSpec], int] | None:
+    """The placed objects this hitter may aim at, and how many of its group aim before it."""
+    position = plan.members[gi].index(k)
     for hitter, target in plan.hits:
         if hitter != gi:
             continue
-        if target is None:  # "two balls collide": each one aims at its neighbour in the group
-            members = plan.members[gi]
-            position = members.index(k)
-            partner = members[position ^ 1] if (position ^ 1) < len(members) else None
-            return placed.get(partner) if partner is not None else None
+        if target is None:  # "two balls collide": each odd member aims at its even neighbour
+            partner = plan.members[gi][position ^ 1] if (position ^ 1) < len(plan.members[gi]) else None
+            return ([placed[partner]], 0) if partner in placed else None
         candidates = [placed[j] for j in plan.members[target] if j in placed]
         if candidates:
-            return candidates[plan.members[gi].index(k) % len(candidates)]
+            return candidates, position
     return None
 
 
-def _aim(obj, motion, target, direction, spec, stage, rng) -> ObjectSpec | None:
-    """Put a hitter on one side of its target, moving at it fast enough to arrive with a bang."""
+def _aim(obj, motion, targets, position, direction, spec, stage, rng) -> ObjectSpec | None:
+    """Put a hitter on one side of its targets, moving at them fast enough to arrive with a bang."""
     sides = {"right": [-1.0], "left": [1.0]}.get(direction or "", [-1.0, 1.0])
+    side = sides[int(rng.integers(len(sides)))] if len(sides) == 1 or position == 0 else (-1.0, 1.0)[position % 2]
+    target = max(targets, key=lambda t: side * t.x)  # the outermost on the hitter's side
     if target.vx:  # a moving target is met head-on
-        sides = [math.copysign(1.0, target.vx)]
-    side = sides[int(rng.integers(len(sides)))]
-    gap = rng.uniform(0.12, 0.3)
+        side = math.copysign(1.0, target.vx)
+    queue = position // (2 if len(sides) == 2 else 1)  # hitters on one side line up behind each other
+    gap = rng.uniform(0.12, 0.3) + queue * (2 * obj.half + GAP + 0.05)
     obj.x = target.x + side * (target.half + obj.half + gap)
+    if motion == "fall":
+        obj.x = target.x + rng.uniform(-0.4, 0.4) * target.half
+        obj.y -= queue * (2 * obj.half + GAP)
+        obj.vx = 0.0
+        return obj if obj.y > target.y + target.half + obj.half + GAP else None
     if not stage[0] + obj.half + GAP <= obj.x <= stage[1] - obj.half - GAP:
         return None
     distance = gap + 0.05
-    if motion == "fall":
-        obj.x = target.x + rng.uniform(-0.4, 0.4) * target.half
-        obj.vx = 0.0
-        return obj if obj.y > target.y + target.half + obj.half + GAP else None
     if motion in FLOOR_MOTIONS:
         obj.vx = -side * _launch_speed(obj, distance, arrive=0.4)
     elif motion == "fly":
@@ -388,14 +420,24 @@ def _place_occluders(plan: _Plan, spec: SceneSpec, traj: Trajectory, rng: np.ran
         height = min(height, spec.view_height)
         members = [k for g in text.subject for k in plan.members[g]]
         if members:
-            xs = traj.positions[:, members[0], 0]
-            path = np.concatenate([[0.0], np.cumsum(np.abs(np.diff(xs)))])
-            centre = float(xs[int(np.searchsorted(path, 0.5 * path[-1]))]) if path[-1] > 0.15 else float(xs[0])
+            x = _behind_path(traj.positions[:, members[0], 0], spec.objects[members[0]].half, width)
         else:
-            centre = spec.camera_start + spec.view_width * rng.uniform(0.3, 0.7)
-        x = float(np.clip(centre - width / 2, 0.0, spec.world_width - width))
+            x = spec.camera_start + spec.view_width * rng.uniform(0.3, 0.7) - width / 2
+        x = float(np.clip(x, 0.0, spec.world_width - width))
         occluders.append(Occluder(x=x, y=0.0, width=width, height=height, color=V.OCCLUDER_COLORS[text.color]))
     return occluders
+
+
+def _behind_path(xs: np.ndarray, half: float, width: float) -> float:
+    """Left edge of an occluder that the object at xs passes behind, seen before it goes in."""
+    path = np.concatenate([[0.0], np.cumsum(np.abs(np.diff(xs)))])
+    if path[-1] < 0.15:  # it stays put: stand in front of it
+        return float(xs[0]) - width / 2
+    centre = float(xs[int(np.searchsorted(path, 0.5 * path[-1]))])
+    heading = np.sign(xs[min(len(xs) - 1, int(np.searchsorted(path, 0.5 * path[-1])))] - xs[0]) or 1.0
+    if heading > 0:  # keep the start in view, so that it is seen going in
+        return max(centre - width / 2, float(xs[0]) + half + 0.01)
+    return min(centre - width / 2, float(xs[0]) - half - 0.01 - width)
 
 
 # -- verification ----------------------------------------------------------------------------------

@@ -82,6 +82,8 @@ def parse_prompt(
 
 # -- words ---------------------------------------------------------------------------------------
 _PHRASES = [  # multi-word phrases rewritten to one token before reading (longest first)
+    (r"\b(?:the )?(?:left|right) wall\b", "@wall"),  # a wall of the world, not an occluder
+    (r"\b(?:on|at|in|near) the (left|right)(?! of)\b", r"@at_\1"),  # a position, not a direction
     (r"\bto the left of\b|\bleft of\b", "@left_of"),
     (r"\bto the right of\b|\bright of\b|\bnext to\b", "@right_of"),
     (r"\bon top of\b", "above"),
@@ -341,6 +343,8 @@ class _Reader:
             self._end_clause()
         elif word in ("@left_of", "@right_of"):
             self.mode = word
+        elif word == "@wall" and self.mode == "hit":
+            self.mode = None  # hitting a wall of the world is no collision between objects
         elif word in ("@from_left", "@from_right"):
             side = word.removeprefix("@from_")
             for index in self._subject_groups(word):

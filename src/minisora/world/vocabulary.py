@@ -96,7 +96,7 @@ BACKGROUND_WORDS: dict[str, str] = {
 }
 BACKGROUND_NOUNS = ("background", "backdrop", "sky")
 
-CAMERA_WORDS = ("camera", "view")
+CAMERA_WORDS = ("camera",)
 PAN_WORDS = ("pan", "pans", "panning", "panned", "track", "tracks", "tracking", "scroll", "scrolls",
              "scrolling", "sweep", "sweeps", "sweeping")
 NEGATION_WORDS = ("no", "without")
@@ -115,7 +115,9 @@ over scene video clip shows showing where out off away again repeatedly before l
 second third until both all lands land landing settle settles settling comes come coming stop stops
 stopping halt halts starting start starts begin begins beginning end ends ending side against moment
 meanwhile frame within seen visible hidden briefly continues continue keeps keep remains remain
-centre center middle top bottom near far corner edge so several few many multiple
+centre center middle top bottom near far corner edge so several few many multiple leftmost rightmost
+fourth fifth sixth follow follows more than view leave leaves leaving exit exits frame twice touching
+touches touch times air starts started too also
 """.split())
 
 # canonical spellings the captioner uses (the parser accepts every synonym above)
