@@ -17,9 +17,11 @@ import numpy as np
 
 from minisora.eval.motion import VisualContact, camera_shift, detect_contacts
 from minisora.eval.onsets import Onset, detect_onsets
-from minisora.eval.segment import find_blobs, size_class
+from minisora.eval.segment import find_blobs, row_background, size_class
 from minisora.eval.track import Tracker, TrackerConfig
 from minisora.world.spec import GRAVITY, SIZES
+
+FAINT_DV = 0.12  # units/s: the weakest velocity jump worth pairing with a sound
 
 
 @dataclass
@@ -33,6 +35,7 @@ class ObjectView:
     centroid: tuple[float, float]  # centre of the object's square box
     box: tuple[float, float, float, float]  # (x0, y0, x1, y1)
     whole: bool  # seen whole (not cut by the border, an occluder or a touching twin)
+    rgb: tuple[float, float, float]  # mean colour of its fully covered pixels (for colour drift)
 
 
 @dataclass
@@ -56,9 +59,10 @@ class Analysis:
     camera_px: np.ndarray  # (T,) camera x (px) relative to frame 0; > 0 after panning right
     contacts: list[VisualContact]
     onsets: list[Onset]
-    centers: dict[int, dict[int, tuple[float, float]]] = field(
-        default_factory=dict
-    )  # track -> frame -> xy
+    # track -> frame -> box centre (px)
+    centers: dict[int, dict[int, tuple[float, float]]] = field(default_factory=dict)
+    occluders: list[tuple[float, float]] = field(default_factory=list)  # (x0, x1) px in frame 0
+    faint_contacts: list[VisualContact] = field(default_factory=list)  # jumps >= FAINT_DV, all
 
     @property
     def scale(self) -> float:
@@ -137,8 +141,13 @@ def analyze(
             r = half if half is not None else max(blob.width, blob.height) / 2
             box = (cx - r, cy - r, cx + r, cy + r)
             whole = blob.shape is not None and not any(blob.clipped)
+            solid = blob.alpha >= 0.9
+            rows, cols = (
+                (blob.rows[solid], blob.cols[solid]) if solid.any() else (blob.rows, blob.cols)
+            )
+            rgb = tuple(float(v) for v in frames[frame, rows, cols].mean(0))
             per_frame[frame].append(
-                ObjectView(track.id, blob.color, shape, size, (cx, cy), box, whole)
+                ObjectView(track.id, blob.color, shape, size, (cx, cy), box, whole, rgb)
             )
             centers[track.id][frame], boxes[track.id][frame] = (cx, cy), box
         summaries.append(
@@ -154,8 +163,46 @@ def analyze(
         )
     camera = camera_shift(frames, scale)
     contacts = detect_contacts(centers, boxes, camera, fps, scale, (width, height))
+    # weak jumps are too close to centroid noise to report, but they explain quiet sounds
+    faint = detect_contacts(centers, boxes, camera, fps, scale, (width, height), min_dv=FAINT_DV)
     onsets = detect_onsets(audio, sample_rate)
-    return Analysis(width, height, fps, per_frame, summaries, camera, contacts, onsets, centers)
+    occluders = find_occluders(frames[0])
+    return Analysis(
+        width,
+        height,
+        fps,
+        per_frame,
+        summaries,
+        camera,
+        contacts,
+        onsets,
+        centers,
+        occluders,
+        faint,
+    )
+
+
+def find_occluders(frame: np.ndarray) -> list[tuple[float, float]]:
+    """Column spans (x0, x1) of foreground screens: neutral pixels far from the row background.
+
+    Occluders are unsaturated rectangles standing on the canvas bottom, so they show as runs of
+    columns whose lowest rows (above the ground band's stripes too) differ from the sky.
+    """
+    img = frame.astype(np.float32)
+    background = row_background(img)[:, None, :]
+    chroma = img.max(-1) - img.min(-1)
+    neutral = (np.abs(img - background).max(-1) > 25) & (chroma < 60)  # (H, W)
+    height = frame.shape[0]
+    columns = neutral[height // 2 :].mean(0) > 0.5  # (W,)
+    spans, start = [], None
+    for x, on in enumerate(list(columns) + [False]):
+        if on and start is None:
+            start = x
+        elif not on and start is not None:
+            if x - start >= 2:
+                spans.append((float(start), float(x)))
+            start = None
+    return spans
 
 
 def analyze_file(path: str | Path) -> Analysis:

@@ -72,21 +72,27 @@ def detect_contacts(
     fps: float,
     scale: float,
     size: tuple[int, int],
+    min_dv: float = CONTACT_DV,
 ) -> list[VisualContact]:
-    """Contacts of every track from jumps in its velocity, with the partner each touched."""
+    """Contacts of every track from jumps in its velocity (>= min_dv units/s), each with what it
+    touched."""
     found: list[VisualContact] = []
     for track, path in centers.items():
-        for frame, time, dv in _jumps(path, camera_px, fps, scale):
+        for frame, time, dv in _jumps(path, camera_px, fps, scale, min_dv):
             found.append(VisualContact(time, frame, track, "unknown", dv))
-    return [_with_partner(c, found, boxes, fps, scale, size) for c in found]
+    return [_with_partner(c, centers, boxes, fps, scale, size) for c in found]
 
 
-def _jumps(path, camera_px, fps, scale):
-    """(frame, time, dv) for each velocity jump along one track (world frame, y up, units/s)."""
+def _jumps(path, camera_px, fps, scale, min_dv):
+    """(frame, time, dv) for each velocity jump along one track (world frame, y up, units/s).
+
+    Friction decelerates a sliding object by up to MAX_FRICTION * g, as much per frame as a slow
+    collision changes it, so an interval counts as a jump only if its deviation is more than
+    friction could explain, while the jump's size is measured without that allowance.
+    """
     g = GRAVITY * scale / fps**2  # px per frame^2
     frames = sorted(path)
-    out = []
-    dev = {}
+    raw, beyond = {}, {}
     for k in frames:
         if k - 1 in path and k + 1 in path:
             p = [np.array(path[f]) + np.array([camera_px[f], 0.0]) for f in (k - 1, k, k + 1)]
@@ -94,18 +100,23 @@ def _jumps(path, camera_px, fps, scale):
             flight = a - np.array([0.0, g])
             friction = np.clip(a[0], -MAX_FRICTION * g, MAX_FRICTION * g)
             rest = np.array([a[0] - friction, a[1]])  # on the floor: no gravity, some friction
-            dev[k] = flight if np.hypot(*flight) <= np.hypot(*rest) else rest
-    threshold = CONTACT_DV * scale / fps
-    strength = {k: np.hypot(*d) for k, d in dev.items()}
+            if np.hypot(*flight) <= np.hypot(*rest):
+                raw[k], beyond[k] = flight, float(np.hypot(*flight))
+            else:
+                raw[k], beyond[k] = np.array([a[0], a[1]]), float(np.hypot(*rest))
+    threshold = min_dv * scale / fps
+    strength = {k: float(np.hypot(*d)) for k, d in raw.items()}
+    out = []
     for k in frames:
         pair = strength.get(k, 0.0) + strength.get(k + 1, 0.0)
-        if pair < threshold:
+        unexplained = beyond.get(k, 0.0) + beyond.get(k + 1, 0.0)
+        if pair < threshold or unexplained < 0.3 * threshold:
             continue
         before = strength.get(k - 1, 0.0) + strength.get(k, 0.0)
         after = strength.get(k + 1, 0.0) + strength.get(k + 2, 0.0)
         if before > pair or after >= pair:
             continue  # not the interval where the jump is centred
-        d0, d1 = dev.get(k, np.zeros(2)), dev.get(k + 1, np.zeros(2))
+        d0, d1 = raw.get(k, np.zeros(2)), raw.get(k + 1, np.zeros(2))
         jump = d0 + d1
         f = float(np.clip(np.dot(d1, jump) / max(np.dot(jump, jump), 1e-9), 0.0, 1.0))
         dv = (float(jump[0] * fps / scale), float(-jump[1] * fps / scale))
@@ -113,24 +124,30 @@ def _jumps(path, camera_px, fps, scale):
     return out
 
 
-def _with_partner(contact, found, boxes, fps, scale, size) -> VisualContact:
-    """Name what was hit: a track with a jump at the same time beside it, else floor or a wall."""
+def _with_partner(contact, centers, boxes, fps, scale, size) -> VisualContact:
+    """Name what was hit: an object touching it that it was pushed away from (a heavy one may
+    barely move, so no jump of its own is needed), else the floor or a wall."""
     width, height = size
     x0, y0, x1, y1 = boxes[contact.track][contact.frame]
     dvx, dvy = contact.dv
     reach = TOUCH_PX + np.hypot(dvx, dvy) * scale / fps  # it moved up to this far in the frame
-    floor_px = height - GROUND_HEIGHT * scale
+    here = np.array(centers[contact.track][contact.frame])
+    best, best_gap = None, np.inf
+    for other, other_boxes in boxes.items():
+        if other == contact.track:
+            continue
+        for frame in (contact.frame, contact.frame + 1):
+            if frame not in other_boxes or frame not in boxes[contact.track]:
+                continue
+            gap = _gap(boxes[contact.track][frame], other_boxes[frame])
+            away = here - np.array(centers[other][frame])  # px, y down
+            pushed_away = dvx * away[0] - dvy * away[1] > 0
+            if gap <= reach and pushed_away and gap < best_gap:
+                best, best_gap = other, gap
     partner: int | str = "unknown"
-    others = [
-        c
-        for c in found
-        if c.track != contact.track
-        and abs(c.time - contact.time) * fps <= 1.5
-        and _touch(boxes, c, contact)
-    ]
-    if others:
-        partner = min(others, key=lambda c: abs(c.time - contact.time)).track
-    elif dvy > 0 and abs(y1 - floor_px) <= reach:
+    if best is not None:
+        partner = best
+    elif dvy > 0 and abs(y1 - (height - GROUND_HEIGHT * scale)) <= reach:
         partner = "floor"
     elif dvx > 0 and x0 <= reach:
         partner = "wall_left"
@@ -139,24 +156,6 @@ def _with_partner(contact, found, boxes, fps, scale, size) -> VisualContact:
     return VisualContact(contact.time, contact.frame, contact.track, partner, contact.dv)
 
 
-def _touch(boxes, a: VisualContact, b: VisualContact) -> bool:
-    for frame in (b.frame, b.frame + 1):
-        if frame in boxes[a.track] and frame in boxes[b.track]:
-            ax0, ay0, ax1, ay1 = boxes[a.track][frame]
-            bx0, by0, bx1, by1 = boxes[b.track][frame]
-            gap = max(ax0 - bx1, bx0 - ax1, ay0 - by1, by0 - ay1)
-            if gap <= 3 * TOUCH_PX:
-                return True
-    return False
-
-
-def fit_vertical_acceleration(
-    path: dict[int, tuple[float, float]], frames: list[int], fps: float, scale: float
-) -> float | None:
-    """Least-squares parabola through y over consecutive frames: the acceleration, units/s^2, down > 0."""
-    if len(frames) < 4:
-        return None
-    t = np.array(frames, np.float64) / fps
-    y = np.array([path[f][1] for f in frames]) / scale  # down, units
-    coeffs = np.polyfit(t - t[0], y, 2)
-    return float(2 * coeffs[0])
+def _gap(a, b) -> float:
+    """Gap (px) between two boxes; negative when they overlap."""
+    return max(a[0] - b[2], b[0] - a[2], a[1] - b[3], b[1] - a[3])
