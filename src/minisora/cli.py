@@ -161,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=int, default=None)
     tr.add_argument("--bf16", action="store_true", help="bf16 autocast")
     tr.add_argument("--fsdp", action="store_true", help="FSDP2 instead of DDP (large presets)")
+    tr.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     tr.add_argument("--no-progress", action="store_true")
     tr.set_defaults(handler=cmd_train)
     return parser

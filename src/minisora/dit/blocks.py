@@ -21,8 +21,13 @@ from minisora.dit.rope import apply_rope
 
 
 def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """x (B, T, S, D) by per-frame shift/scale (B, T, 1, D)."""
-    return x * (1 + scale) + shift
+    """x (B, T, S, D) by per-frame shift/scale (B, T, 1, D): x (1 + scale) + shift, fused."""
+    return torch.addcmul(shift, x, 1 + scale)
+
+
+def rms_norm(x: torch.Tensor, norm: nn.RMSNorm) -> torch.Tensor:
+    """RMSNorm in x's dtype (under bf16 autocast the fused kernel needs matching weight dtype)."""
+    return F.rms_norm(x, norm.normalized_shape, norm.weight.to(x.dtype), norm.eps)
 
 
 class SelfAttention(nn.Module):
@@ -37,8 +42,8 @@ class SelfAttention(nn.Module):
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
         b, n, _ = x.shape  # (B, N, D)
         q, k, v = self.qkv(x).view(b, n, 3, self.heads, -1).permute(2, 0, 3, 1, 4)  # (B, h, N, d) each
-        q = apply_rope(self.q_norm(q), cos, sin).to(v.dtype)
-        k = apply_rope(self.k_norm(k), cos, sin).to(v.dtype)
+        q = apply_rope(rms_norm(q, self.q_norm), cos, sin)
+        k = apply_rope(rms_norm(k, self.k_norm), cos, sin)
         out = F.scaled_dot_product_attention(q, k, v)  # (B, h, N, d)
         return self.out(out.transpose(1, 2).reshape(b, n, -1))
 
@@ -57,9 +62,9 @@ class CrossAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
         b, n, _ = x.shape  # x (B, N, D); text (B, L, text_dim); text_mask (B, L) bool
-        q = self.q_norm(self.q(x).view(b, n, self.heads, -1).transpose(1, 2))  # (B, h, N, d)
+        q = rms_norm(self.q(x).view(b, n, self.heads, -1).transpose(1, 2), self.q_norm)  # (B, h, N, d)
         k, v = self.kv(text).view(b, text.shape[1], 2, self.heads, -1).permute(2, 0, 3, 1, 4)
-        k = self.k_norm(k)
+        k = rms_norm(k, self.k_norm)
         out = F.scaled_dot_product_attention(q, k.to(q.dtype), v.to(q.dtype),
                                              attn_mask=text_mask[:, None, None, :])
         return self.out(out.transpose(1, 2).reshape(b, n, -1))
@@ -111,10 +116,10 @@ class DiTBlock(nn.Module):
         shift1, scale1, gate1, shift2, scale2, gate2 = mods
 
         h = modulate(self.norm1(x).view(b, frames, -1, d), shift1, scale1).view(b, n, d)
-        x = x + (gate1 * self.attn(h, cos, sin).view(b, frames, -1, d)).view(b, n, d)
+        x = torch.addcmul(x.view(b, frames, -1, d), gate1, self.attn(h, cos, sin).view(b, frames, -1, d)).view(b, n, d)
         x = x + self.cross(self.norm2(x), text, text_mask)
         h = modulate(self.norm3(x).view(b, frames, -1, d), shift2, scale2).view(b, n, d)
-        return x + (gate2 * self.mlp(h).view(b, frames, -1, d)).view(b, n, d)
+        return torch.addcmul(x.view(b, frames, -1, d), gate2, self.mlp(h).view(b, frames, -1, d)).view(b, n, d)
 
 
 class FinalLayer(nn.Module):

@@ -16,7 +16,7 @@ from torch import nn
 
 from minisora.dit.blocks import DiTBlock, FinalLayer, TimestepEmbedder
 from minisora.dit.config import DiTConfig
-from minisora.dit.rope import rope_angles
+from minisora.dit.rope import rope_angles, rope_cos_sin
 
 
 def patchify(x: torch.Tensor, patch: tuple[int, int, int]) -> torch.Tensor:
@@ -99,7 +99,7 @@ class DiT(nn.Module):
         t = self.check_inputs(x, t, text, text_mask)
         grid = tuple(s // p for s, p in zip(x.shape[2:], cfg.patch))
         angles = rope_angles(grid, cfg.rope_split, cfg.rope_theta, frame_offset, device=x.device)
-        cos, sin = angles.cos(), angles.sin()
+        cos, sin = rope_cos_sin(angles)  # (N, head_dim) each
 
         h = self.patch_embed(patchify(x, cfg.patch).to(self.patch_embed.weight.dtype))  # (B, N, D)
         t_groups = t.reshape(t.shape[0], grid[0], cfg.patch[0]).mean(-1)  # (B, T'/pt)

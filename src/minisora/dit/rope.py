@@ -32,12 +32,14 @@ def rope_angles(grid: tuple[int, int, int], split: tuple[int, int, int], theta: 
 
 
 def rope_cos_sin(angles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    return angles.cos(), angles.sin()
+    """(N, head_dim) cos and sin, each angle repeated for the two halves of the head."""
+    full = torch.cat([angles, angles], dim=-1)
+    return full.cos(), full.sin()
 
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate channel pairs (2i, 2i+1) of x (B, heads, N, head_dim) by the angles' (N, head_dim/2)."""
-    x_pairs = x.float().unflatten(-1, (-1, 2))  # (B, heads, N, head_dim/2, 2)
-    x0, x1 = x_pairs.unbind(-1)
-    rotated = torch.stack((x0 * cos - x1 * sin, x0 * sin + x1 * cos), dim=-1)
-    return rotated.flatten(-2).to(x.dtype)
+    """Rotate channel pairs (i, i + head_dim/2) of x (B, heads, N, head_dim) by (N, head_dim) angles
+    (the "rotate half" layout of GPT-NeoX and Llama: the same rotation, contiguous halves)."""
+    x1, x2 = x.chunk(2, dim=-1)
+    rotated = torch.cat([-x2, x1], dim=-1)
+    return x * cos.to(x.dtype) + rotated * sin.to(x.dtype)

@@ -33,6 +33,7 @@ class TrainConfig:
     n_ref_tokens: int = 256  # tokens at which the timestep shift is 1
     bf16: bool = False  # bf16 autocast for the forward pass
     fsdp: bool = False  # FSDP2 instead of DDP when distributed (large presets)
+    threads: int = 0  # torch CPU threads; 0 = torch's default (all cores)
     seed: int = 0
     checkpoint_every: int = 250
     keep_checkpoints: int = 2

@@ -146,6 +146,8 @@ class Trainer:
 
 def train(config: TrainConfig) -> Path:
     """Train (or resume) a world model run; returns the run folder."""
+    if config.threads:
+        torch.set_num_threads(config.threads)
     info = D.init_distributed()
     try:
         Trainer(config, info).run()
