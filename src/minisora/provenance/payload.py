@@ -82,11 +82,11 @@ def crc16(bits: list[int]) -> int:
 
 def binomial_p_value(matches: int, n: int) -> float:
     """P(X >= matches) for X ~ Binomial(n, 1/2): how often chance alone agrees this well."""
-    from scipy.stats import binom
+    from math import comb
 
-    if n == 0:
+    if matches <= 0:
         return 1.0
-    return float(binom.sf(matches - 1, n, 0.5))
+    return sum(comb(n, k) for k in range(matches, n + 1)) / 2**n  # exact: Python ints
 
 
 def _int_bits(value: int, width: int) -> list[int]:
