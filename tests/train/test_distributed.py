@@ -1,5 +1,5 @@
-"""A 2-process DDP run on CPU (gloo) under torchrun equals its single-process oracle: the
-mean of the two ranks' losses, one clipped AdamW step on the averaged gradient."""
+"""A 2-process run on CPU (gloo) under torchrun, DDP or FSDP2, equals its single-process
+oracle: the mean of the two ranks' losses, one clipped AdamW step on the averaged gradient."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -28,13 +29,15 @@ def batch_loss(model, batch):
                      batch.t, batch.cond_mask)
 
 
-def test_two_process_ddp_step_matches_oracle(tiny_latents, tmp_path):
-    out = tmp_path / "ddp"
+@pytest.mark.parametrize("mode", ["ddp", pytest.param("fsdp", marks=pytest.mark.slow)])
+def test_two_process_step_matches_oracle(mode, tiny_latents, tmp_path):
+    out = tmp_path / mode
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
            "127.0.0.1", "--master_port", str(free_port()), "-m", "minisora.cli", "train",
            "--latents", str(tiny_latents), "--out", str(out), "--preset", "tiny", "--steps", "2",
            "--checkpoint-every", "2", "--log-every", "1", "--tokens-per-batch", "48",
            "--video-frames", "3", "5", "--warmup", "1", "--lr", "1e-3", "--no-progress"]
+    cmd += ["--fsdp"] if mode == "fsdp" else []
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=180)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -52,11 +55,16 @@ def test_two_process_ddp_step_matches_oracle(tiny_latents, tmp_path):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(oracle.model.parameters(), cfg.grad_clip)
         oracle.optimizer.step()
+        oracle.ema.update(oracle.model, step)
         losses.append(float(loss.detach()))
 
     logged = [r["loss"] for r in read_log(out / "log.jsonl")]
     assert len(logged) == 2
     torch.testing.assert_close(torch.tensor(logged), torch.tensor(losses), atol=1e-5, rtol=1e-5)
-    ddp_weights = load_file(str(out / "step_0000002" / "model.safetensors"))
+    weights = load_file(str(out / "step_0000002" / "model.safetensors"))
+    assert set(weights) == set(oracle.model.state_dict())
     for name, value in oracle.model.state_dict().items():
-        torch.testing.assert_close(ddp_weights[name], value, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(weights[name], value, atol=1e-5, rtol=1e-4)
+    ema = load_file(str(out / "step_0000002" / "ema.safetensors"))
+    for name, value in oracle.ema.state_dict().items():
+        torch.testing.assert_close(ema[name], value, atol=1e-5, rtol=1e-4)
