@@ -31,7 +31,7 @@ from minisora.world.spec import (
     SceneSpec,
 )
 
-ATTEMPTS = 24  # layouts tried per plan
+ATTEMPTS = 8  # layouts tried per plan
 PLAN_VARIANTS = 3  # plans tried (they differ only in what the text leaves open)
 GAP = 0.02  # units of clearance between objects at the start
 PLACE_TRIES = 30  # positions drawn per object before the layout is given up
@@ -113,6 +113,7 @@ class _Plan:
         self.rule_groups = list(meaning.rules)
         self._complete_hits(groups, rng)
         self.groups = groups
+        counted = [g.count is not None for g in groups]
         for g in groups:
             g.count = g.count or (int(rng.integers(2, 4)) if g.plural else 1)
         total = sum(g.count for g in groups)
@@ -121,16 +122,21 @@ class _Plan:
         sized = [g.size is not None for g in groups]
         self._fill_attributes(groups, rng)
         pan = PAN_SPEED * meaning.camera_speed * duration if meaning.camera else 0.0
-        while sum(g.count * (2 * SIZES[g.size] + GAP) for g in groups) > view_width + pan - GAP:
+        # what the text left open gives way first when the objects would not fit side by side:
+        # "balls" become two rather than three, then default sizes shrink
+        while sum(g.count * (2 * SIZES[g.size] + GAP) for g in groups) > 0.9 * (view_width + pan):
+            crowds = [g for g, fixed in zip(groups, counted) if not fixed and g.count > 2]
             free = [g for g, fixed in zip(groups, sized) if not fixed and g.size != "small"]
-            if not free:
-                break  # the sizes were asked for: _check_room explains
-            largest = max(free, key=lambda g: SIZES[g.size])
-            largest.size = "medium" if largest.size == "large" else "small"
+            if crowds:
+                crowds[0].count -= 1
+            elif free:
+                largest = max(free, key=lambda g: SIZES[g.size])
+                largest.size = "medium" if largest.size == "large" else "small"
+            else:
+                break  # the counts and sizes were asked for: _check_room explains
         self.motions = [self._motion(i, g, rng) for i, g in enumerate(groups)]
         self.directions = [self._direction(i, g, rng) for i, g in enumerate(groups)]
-        self.enters = [None if g.enter is None else g.enter if g.enter != "pending"
-                       else str(rng.choice(["left", "right"])) for g in groups]
+        self.enters = [self._enter_side(g, rng) for g in groups]
         self.members: list[list[int]] = []  # object indices of each group
         self.objects: list[ObjectSpec] = []
         self.group_of: list[int] = []
@@ -164,6 +170,12 @@ class _Plan:
 
     def _fill_attributes(self, groups: list[Group], rng: np.random.Generator) -> None:
         taken = {g.color for g in groups if g.color}
+        for index, color in self.rule_groups:
+            if groups[index].color == color:
+                raise PromptError(f"'{groups[index].words}' is {color} already, so it cannot turn {color}: "
+                                  f"name another colour")
+            if groups[index].color is None:  # its own colour is open: keep it from the new one
+                taken.add(color)
         for g in groups:
             g.shape = g.shape or str(rng.choice(SHAPES))
             if g.color is None:
@@ -201,6 +213,15 @@ class _Plan:
         if g.material is None:
             g.material = str(rng.choice(MOTION_MATERIALS[motion]))
         return motion
+
+    @staticmethod
+    def _enter_side(g: Group, rng: np.random.Generator) -> str | None:
+        """'enters' alone picks a side; 'enters to the right' comes in from the left."""
+        if g.enter != "pending":
+            return g.enter
+        if g.direction in ("left", "right"):
+            return "left" if g.direction == "right" else "right"
+        return str(rng.choice(["left", "right"]))
 
     def _is_under(self, index: int) -> bool:
         rel = self.m.relations
@@ -272,72 +293,99 @@ def _relation_bands(plan: _Plan, stage: tuple[float, float]) -> dict[int, tuple[
 
 
 def _place_one(plan, spec, k, placed, bands, stage, rng) -> ObjectSpec | None:
-    gi = plan.group_of[k]
+    """One object's start: its motion sets height and velocity, the constraints its x."""
+    gi, g = plan.group_of[k], plan.groups[plan.group_of[k]]
     base = plan.objects[k]
     obj = ObjectSpec(base.shape, base.color, base.size, base.material)
     motion, direction, enter = plan.motions[gi], plan.directions[gi], plan.enters[gi]
-    half, g = obj.half, plan.groups[gi]
-    floor = spec.floor if spec.floor is not None else 0.0
-    top = spec.view_height - half - 0.02
     lo, hi = bands.get(gi, stage)
-    lo, hi = max(lo, stage[0]) + half + GAP, min(hi, stage[1]) - half - GAP
+    lo, hi = max(lo, stage[0]) + obj.half + GAP, min(hi, stage[1]) - obj.half - GAP
     if hi < lo:
         return None
     lo, hi = _leave_room_for_hitters(plan, gi, lo, hi)
     sign = {"left": -1.0, "right": 1.0}.get(direction or "", 0.0)
-    obj.y = floor + half + 1e-4
-    hit_target = _hit_target(plan, gi, k, placed)
-    above = [b for a, r, b in plan.m.relations if a == gi and r == "above"] + [
-        a for a, r, b in plan.m.relations if b == gi and r == "below"]
-    if motion in ("roll", "slide", "rest"):
-        if motion != "rest":
-            travel = rng.uniform(0.35, 0.55) * spec.view_width * g.speed
-            row = (g.count - 1) * (2 * half + GAP)  # the group side by side needs this much room
-            travel = max(min(travel, hi - lo - row), 0.1)
-            lo, hi = (lo, hi - travel) if sign > 0 else (lo + travel, hi)
-            if hi < lo:
-                lo, hi = (lo, lo + 0.05) if sign > 0 else (hi - 0.05, hi)
-            obj.vx = sign * _launch_speed(obj, travel)
-    elif motion == "bounce":
-        obj.y = rng.uniform(max(floor + half + 0.25, 0.45 * spec.view_height), max(top, 0.5))
-        obj.vx = sign * _bounce_speed(spec, plan.duration) * g.speed
-        reach = abs(obj.vx) * plan.duration / 2
-        lo, hi = (lo, max(hi - reach, lo)) if sign > 0 else ((min(lo + reach, hi), hi) if sign < 0 else (lo, hi))
-    elif motion == "fall":
-        obj.y = top - rng.uniform(0.0, 0.08)
-        obj.vx = sign * 0.1 * g.speed
-    elif motion == "fly":
-        obj.y = floor + half + 0.02
-        rise = min(rng.uniform(0.35, 0.55) * spec.view_height, top - obj.y)
-        obj.vy = math.sqrt(2 * GRAVITY * max(rise, 0.1)) * (g.speed if g.speed < 1 else 1.0)
-        flight = 2 * obj.vy / GRAVITY
-        obj.vx = sign * rng.uniform(0.3, 0.45) * spec.view_width / flight * g.speed
-        if sign:
-            lo, hi = (lo, lo + 0.3 * (hi - lo)) if sign > 0 else (hi - 0.3 * (hi - lo), hi)
-    cell_lo, cell_hi = _cell(lo, hi, plan.members[gi].index(k), g.count, 2 * half + GAP)
-    obj.x = rng.uniform(cell_lo, cell_hi)
-    if hit_target is not None:
-        return _aim(obj, motion, *hit_target, direction, spec, stage, rng)
-    if above:
-        under = [placed[j] for b in above for j in plan.members[b] if j in placed]
-        if under:
-            base_obj = under[int(rng.integers(len(under)))]
-            obj.x = base_obj.x + rng.uniform(-0.5, 0.5) * base_obj.half
-            obj.y = base_obj.y + base_obj.half + half + rng.uniform(0.08, 0.3)
-            obj.vx = 0.0
-            if obj.y > top + 1e-9:
-                return None
+    travel = _launch(obj, motion, sign, spec, plan.duration, g.speed, rng)
+    row = (g.count - 1) * (2 * obj.half + GAP)  # the group side by side needs this much room
+    lo, hi = _leave_travel_room(lo, hi, sign, travel, row)
+    obj.x = rng.uniform(*_cell(lo, hi, plan.members[gi].index(k), g.count, 2 * obj.half + GAP))
+    targets = _hit_target(plan, gi, k, placed)
     if enter:
-        view_lo = spec.camera_start
-        side = -1.0 if enter == "left" else 1.0
-        gap = rng.uniform(0.03, 0.12) + plan.members[gi].index(k) * (2 * half + GAP + 0.05)
-        obj.x = view_lo - half - gap if side < 0 else view_lo + spec.view_width + half + gap
-        distance = 0.5 * spec.view_width + half + gap
-        if motion in FLOOR_MOTIONS:
-            obj.vx = -side * _launch_speed(obj, distance * g.speed)
-        else:
-            obj.vx = -side * distance / (0.5 * plan.duration) * g.speed
+        return _enter(obj, motion, enter, plan.members[gi].index(k), targets, spec, plan.duration, g.speed, rng)
+    if targets is not None:
+        return _aim(obj, motion, *targets, direction, spec, stage, rng)
+    under = [placed[j] for a, r, b in plan.m.relations if r in ("above", "below")
+             for j in plan.members[b if r == "above" else a] if gi == (a if r == "above" else b) and j in placed]
+    if under:
+        return _stack(obj, under, plan.members[gi].index(k), spec, rng)
     return obj
+
+
+def _launch(obj, motion, sign, spec, duration, speed, rng) -> float:
+    """Set height and velocity for the motion; return the sideways travel it needs room for."""
+    floor = spec.floor if spec.floor is not None else 0.0
+    top = spec.view_height - obj.half - 0.02
+    obj.y = floor + obj.half + 1e-4
+    if motion in ("roll", "slide"):
+        travel = rng.uniform(0.35, 0.55) * spec.view_width * speed
+        obj.vx = sign * _launch_speed(obj, travel)
+        return travel
+    if motion == "bounce":
+        obj.y = rng.uniform(max(floor + obj.half + 0.25, 0.45 * spec.view_height), max(top, 0.5))
+        obj.vx = sign * _bounce_speed(spec, duration) * speed
+        return abs(obj.vx) * duration / 2
+    if motion == "fall":
+        obj.y = top - rng.uniform(0.0, 0.08)
+        obj.vx = sign * 0.1 * speed
+        return abs(obj.vx) * duration / 2
+    if motion == "fly":
+        obj.y = floor + obj.half + 0.02
+        rise = min(rng.uniform(0.35, 0.55) * spec.view_height, top - obj.y)
+        obj.vy = math.sqrt(2 * GRAVITY * max(rise, 0.1)) * min(speed, 1.0)
+        travel = rng.uniform(0.3, 0.45) * spec.view_width * speed
+        obj.vx = sign * travel / (2 * obj.vy / GRAVITY)
+        return travel
+    return 0.0  # rest: a direction names the side it rests on (see _leave_travel_room)
+
+
+def _leave_travel_room(lo: float, hi: float, sign: float, travel: float, row: float) -> tuple[float, float]:
+    """Start far enough from the wall ahead to travel, keeping room for the group's row."""
+    if sign == 0:
+        return lo, hi
+    if travel == 0:  # "rests on the left": the third on that side, or as much as the row needs
+        width = max((hi - lo) / 3, row)
+        return (lo, min(lo + width, hi)) if sign < 0 else (max(hi - width, lo), hi)
+    travel = max(min(travel, hi - lo - row), 0.0)
+    return (lo, max(hi - travel, lo)) if sign > 0 else (min(lo + travel, hi), hi)
+
+
+def _enter(obj, motion, side, position, targets, spec, duration, speed, rng) -> ObjectSpec:
+    """Start outside the first frame on `side`, moving in (towards a target, if it has one)."""
+    sign = -1.0 if side == "left" else 1.0
+    gap = rng.uniform(0.03, 0.12) + position * (2 * obj.half + GAP + 0.05)
+    view_lo = spec.camera_start
+    obj.x = view_lo - obj.half - gap if sign < 0 else view_lo + spec.view_width + obj.half + gap
+    distance = 0.5 * spec.view_width + obj.half + gap
+    if targets is not None:
+        target = min(targets[0], key=lambda t: abs(t.x - obj.x))
+        distance = abs(target.x - obj.x) - target.half - obj.half + 0.05
+    if motion in FLOOR_MOTIONS:
+        obj.vx = -sign * _launch_speed(obj, distance * speed, arrive=0.3 if targets else 0.0)
+    elif motion == "fly":  # thrown in from the side: it lands about `distance` in
+        obj.vx = -sign * distance / (2 * obj.vy / GRAVITY)
+    else:
+        obj.vx = -sign * distance / (0.5 * duration) * speed
+    return obj
+
+
+def _stack(obj: ObjectSpec, under: list[ObjectSpec], position: int, spec: SceneSpec, rng) -> ObjectSpec | None:
+    """Start above one of the objects it is said to be above (a column of them when they are
+    more), falling onto it."""
+    base = under[position % len(under)]
+    level = position // len(under)
+    obj.x = base.x + rng.uniform(-0.5, 0.5) * base.half
+    obj.y = base.y + base.half + obj.half + rng.uniform(0.05, 0.2) + level * (2 * obj.half + GAP + 0.02)
+    obj.vx = obj.vy = 0.0
+    return obj if obj.y <= spec.view_height - obj.half - 0.02 + 1e-9 else None
 
 
 def _leave_room_for_hitters(plan: _Plan, gi: int, lo: float, hi: float) -> tuple[float, float]:
@@ -386,24 +434,34 @@ def _aim(obj, motion, targets, position, direction, spec, stage, rng) -> ObjectS
     if target.vx:  # a moving target is met head-on
         side = math.copysign(1.0, target.vx)
     queue = position // (2 if len(sides) == 2 else 1)  # hitters on one side line up behind each other
-    gap = rng.uniform(0.12, 0.3) + queue * (2 * obj.half + GAP + 0.05)
-    obj.x = target.x + side * (target.half + obj.half + gap)
+    queue_gap = queue * (2 * obj.half + GAP + 0.05)
     if motion == "fall":
         obj.x = target.x + rng.uniform(-0.4, 0.4) * target.half
         obj.y -= queue * (2 * obj.half + GAP)
         obj.vx = 0.0
         return obj if obj.y > target.y + target.half + obj.half + GAP else None
-    if not stage[0] + obj.half + GAP <= obj.x <= stage[1] - obj.half - GAP:
+    # room to run up, so that the clip shows the moment before the hit: as much as fits, <= 0.45
+    limit = (stage[1] - obj.half - GAP - target.x) if side > 0 else (target.x - stage[0] - obj.half - GAP)
+    room = limit - target.half - obj.half - queue_gap
+    if room < 0.1:
         return None
-    distance = gap + 0.05
+    gap = rng.uniform(0.1, min(room, 0.45))
+    gap = max(gap, min(room, 0.25))
+    obj.x = target.x + side * (target.half + obj.half + gap + queue_gap)
+    distance = gap + queue_gap + 0.02
+    when = rng.uniform(0.6, 1.3)  # seconds until the hit
     if motion in FLOOR_MOTIONS:
-        obj.vx = -side * _launch_speed(obj, distance, arrive=0.4)
+        friction = MATERIALS[obj.material].friction * (0.1 if obj.shape == "circle" else 1.0) * GRAVITY
+        speed = distance / when + friction * when / 2
+        if speed - friction * when < 0.3:  # friction would stop it short: arrive at 0.3 instead
+            speed = _launch_speed(obj, distance, arrive=0.3)
+        obj.vx = -side * speed
     elif motion == "fly":
         flight = 2 * obj.vy / GRAVITY
-        obj.vx = -side * (gap + obj.half + target.half) / flight
-    else:  # bouncing: low, and quick enough to meet the target within the first half of the clip
+        obj.vx = -side * (distance + obj.half + target.half) / flight
+    else:  # bouncing: low, so that it meets the target rather than jumping over it
         obj.y = min(obj.y, target.y + target.half + obj.half + 0.2)
-        obj.vx = -side * max(distance / (0.3 * spec.duration), 0.3)
+        obj.vx = -side * max(distance / when, 0.3)
     return obj
 
 
@@ -465,11 +523,12 @@ def check(plan: _Plan, spec: SceneSpec, traj: Trajectory) -> list[str]:
         if motion in ("roll", "slide") and abs(ys[: max(half_frame // 2, 2)] - ys[0]).max() > 0.01:
             failures.append(f"object {k} leaves the floor")
         aimed = any(h == gi for h, _ in plan.hits) and plan.groups[gi].direction is None
-        if direction in ("left", "right") and motion != "fall" and not aimed:
+        if direction in ("left", "right") and motion not in ("fall", "rest") and not aimed:
             sign = 1 if direction == "right" else -1
             if sign * moved < (0.05 if horizon >= half_frame else 0.0):
                 failures.append(f"object {k} does not move {direction}")
-        if motion == "fall" and ys[0] - ys[half_frame] < 0.2:
+        drop = 0.02 if plan._is_over(gi) else 0.2  # stacked objects fall only onto what is under them
+        if motion == "fall" and ys[0] - ys[half_frame] < drop:
             failures.append(f"object {k} does not fall")
         if motion == "fly" and ys.max() < ys[0] + 0.15:
             failures.append(f"object {k} does not fly up")
@@ -508,9 +567,9 @@ def _check_events(plan: _Plan, traj: Trajectory) -> list[str]:
         if not any((h, t) in pairs for h in plan.members[hitter] for t in goal if h != t):
             failures.append(f"group {hitter} never hits group {target}")
     changed = {k for _, k, _ in traj.color_changes}
-    for k, _ in plan.rules:
-        if k not in changed:
-            failures.append(f"object {k} never changes colour")
+    for gi, _ in plan.rule_groups:  # "the boxes turn blue when hit": at least one is hit
+        if not changed & set(plan.members[gi]):
+            failures.append(f"group {gi} never changes colour")
     return failures
 
 
