@@ -34,7 +34,7 @@ def test_training_batches_depend_only_on_seed_and_step() -> None:
 
 def _tiny_run(run_dir: Path, steps: int) -> Path:
     cfg = TrainVAEConfig(run_dir=str(run_dir), preset="tiny", steps=steps, batch=1, frames=5,
-                         warmup=2, eval_clips=0, checkpoint_minutes=0.0, log_every=1, bf16=False)
+                         warmup=2, eval_clips=0, checkpoint_minutes=0.0, log_every=1, bf16=False, crop=16)
     return train_vae(cfg)
 
 
@@ -85,3 +85,14 @@ def test_cli_train_vae(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     state = json.loads((tmp_path / "run" / "step_0000001" / "state.json").read_text())
     assert state["step"] == 1 and 0 < state["eval"]["ssim"] <= 1
     assert main(["train-vae", "--run-dir", str(tmp_path / "bad"), "--frames", "8"]) == 2
+
+
+def test_export_measures_latent_statistics(tmp_path: Path) -> None:
+    from minisora.autoencoder.export import export_weights
+
+    checkpoint = _tiny_run(tmp_path / "run", 1)
+    model = load_vae(export_weights(checkpoint, tmp_path / "shipped", clips=2))
+    assert len(model.config.latent_shift) == len(model.config.latent_scale) == 4
+    video = torch.rand(1, 3, 5, 64, 64) * 2 - 1
+    z = model.encode(video)
+    assert torch.isfinite(z).all() and z.shape == (1, 4, 2, 16, 16)

@@ -84,12 +84,13 @@ def render_pixels(spec: SceneSpec) -> torch.Tensor:
     return torch.from_numpy(frames).permute(3, 0, 1, 2).float() / 127.5 - 1.0
 
 
-def training_batch(step: int, seed: int, batch: int, frames: int, aspect_mix: float) -> torch.Tensor:
+def training_batch(step: int, seed: int, batch: int, frames: int, aspect_mix: float,
+                   crop: int | None = None) -> torch.Tensor:
     """Batch `step` of a run: (batch, 3, frames, H, W), one aspect ratio per batch.
 
     A share `aspect_mix` of the batches uses a non-square aspect ratio. Each clip is a random
     window of `frames` (4k+1) frames from a 4 s clip; the batch depends only on (seed, step),
-    which is what makes resume exact.
+    which is what makes resume exact. `crop` cuts a random crop x crop square from each clip.
     """
     rng = np.random.default_rng([seed, step])
     aspect = "1:1" if rng.random() >= aspect_mix else str(rng.choice(list(ASPECT_SIZES)[1:]))
@@ -98,5 +99,10 @@ def training_batch(step: int, seed: int, batch: int, frames: int, aspect_mix: fl
     for item in range(batch):
         pixels = render_pixels(clip_spec(int(rng.integers(2**31)) + item, "train", size))
         start = int(rng.integers(0, pixels.shape[1] - frames + 1))
-        clips.append(pixels[:, start:start + frames])
+        pixels = pixels[:, start:start + frames]
+        if crop is not None:
+            top = int(rng.integers(0, pixels.shape[2] - crop + 1))
+            left = int(rng.integers(0, pixels.shape[3] - crop + 1))
+            pixels = pixels[:, :, top:top + crop, left:left + crop]
+        clips.append(pixels)
     return torch.stack(clips)

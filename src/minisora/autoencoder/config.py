@@ -23,6 +23,7 @@ class VAEConfig:
     max_width: int = 128
     blocks: int = 1  # residual blocks per level in the encoder
     decoder_blocks: int = 1  # residual blocks per level in the decoder
+    full_res_time_kernel: int = 1  # time kernel of the full-resolution residual blocks (1: per frame, cheap)
     latent_shift: list[float] = field(default_factory=list)  # per channel; empty = 0
     latent_scale: list[float] = field(default_factory=list)  # per channel; empty = 1
 
@@ -41,6 +42,8 @@ class VAEConfig:
     def validate(self) -> VAEConfig:
         if self.spatial_factor not in (4, 8, 16):
             raise ValueError(f"spatial_factor {self.spatial_factor}: choose 4, 8 or 16")
+        if self.full_res_time_kernel not in (1, 3):
+            raise ValueError(f"full_res_time_kernel {self.full_res_time_kernel}: choose 1 or 3")
         if self.latent_channels < 1 or self.width < 1 or self.blocks < 0 or self.decoder_blocks < 0:
             raise ValueError("latent_channels and width must be >= 1, blocks >= 0")
         for name in ("latent_shift", "latent_scale"):

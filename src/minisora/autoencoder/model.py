@@ -52,11 +52,17 @@ class CausalStack(nn.Module):
         return x, new_states
 
 
+def _time_kernel(cfg: VAEConfig, level: int) -> int:
+    """Full-resolution blocks may work per frame: half the compute sits there, and the
+    strided and upsampling convolutions next to them still mix time."""
+    return cfg.full_res_time_kernel if level == 0 else 3
+
+
 def build_encoder(cfg: VAEConfig) -> CausalStack:
     widths = cfg.level_widths()
     layers: list[nn.Module] = [CausalConv3d(3, widths[0])]
     for level in range(cfg.levels):
-        layers += [ResBlock(widths[level], widths[level]) for _ in range(cfg.blocks)]
+        layers += [ResBlock(widths[level], widths[level], _time_kernel(cfg, level)) for _ in range(cfg.blocks)]
         layers.append(Downsample(widths[level], widths[level + 1], time=level < 2))
     layers += [ResBlock(widths[-1], widths[-1]) for _ in range(cfg.blocks)]
     layers.append(Head(widths[-1], 2 * cfg.latent_channels))
@@ -69,7 +75,8 @@ def build_decoder(cfg: VAEConfig) -> CausalStack:
     layers += [ResBlock(widths[-1], widths[-1]) for _ in range(cfg.decoder_blocks)]
     for level in reversed(range(cfg.levels)):
         layers.append(Upsample(widths[level + 1], widths[level], time=level < 2))
-        layers += [ResBlock(widths[level], widths[level]) for _ in range(cfg.decoder_blocks)]
+        layers += [ResBlock(widths[level], widths[level], _time_kernel(cfg, level))
+                   for _ in range(cfg.decoder_blocks)]
     layers.append(Head(widths[0], 3))
     return CausalStack(layers)
 

@@ -8,7 +8,9 @@ continues exactly the run that was interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -32,6 +34,7 @@ class TrainVAEConfig:
     batch: int = 4
     frames: int = 17  # 4k+1 frames per training window
     aspect_mix: float = 0.3  # share of batches with a non-square aspect ratio
+    crop: int | None = None  # train on random crop x crop squares (a multiple of the spatial factor)
     lr: float = 1e-3
     warmup: int = 200
     ema_decay: float = 0.998
@@ -129,9 +132,10 @@ def train_vae(cfg: TrainVAEConfig) -> Path:
     print(f"VAE {model.config.to_dict()} params {params / 1e6:.2f} M, from step {step} to {cfg.steps}", flush=True)
     last_save, last_path = time.time(), None
     log = (run_dir / "log.jsonl").open("a")
-    while step < cfg.steps:
+    stop, previous = _stop_on_signals()
+    while step < cfg.steps and not stop:
         started = time.time()
-        video = training_batch(step, cfg.seed, cfg.batch, cfg.frames, cfg.aspect_mix)
+        video = training_batch(step, cfg.seed, cfg.batch, cfg.frames, cfg.aspect_mix, cfg.crop)
         parts = train_step(model, optimizer, video, cfg, step)
         with torch.no_grad():
             decay = min(cfg.ema_decay, (1 + step) / (10 + step))
@@ -143,11 +147,30 @@ def train_vae(cfg: TrainVAEConfig) -> Path:
             log.write(json.dumps(record) + "\n")
             log.flush()
             print(json.dumps(record), flush=True)
-        if time.time() - last_save > cfg.checkpoint_minutes * 60 or step == cfg.steps:
+        if time.time() - last_save > cfg.checkpoint_minutes * 60 or step == cfg.steps or stop:
             last_path = _checkpoint(run_dir, step, model, ema, optimizer, cfg, log)
             last_save = time.time()
     log.close()
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
     return last_path or list_checkpoints(run_dir)[-1]
+
+
+def _stop_on_signals() -> tuple[list[int], dict[int, Any]]:
+    """SIGTERM / SIGINT end the run after the current step, with a checkpoint.
+
+    Returns the list of signals received (truthy once hit) and the handlers to restore.
+    """
+    hits: list[int] = []
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, _frame: Any) -> None:
+        hits.append(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(ValueError):  # not the main thread: the run ends at cfg.steps
+            previous[sig] = signal.signal(sig, handler)
+    return hits, previous
 
 
 def _checkpoint(run_dir: Path, step: int, model: VideoVAE, ema: dict[str, torch.Tensor],
