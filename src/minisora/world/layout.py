@@ -30,6 +30,7 @@ from minisora.world.spec import (
     Rule,
     SceneSpec,
 )
+from minisora.world.verify import check
 
 ATTEMPTS = 8  # layouts tried per plan
 PLAN_VARIANTS = 3  # plans tried (they differ only in what the text leaves open)
@@ -55,7 +56,7 @@ def realise(
     SceneSpec(width=width, height=height, fps=fps, duration=duration).validate()  # canvas errors first
     failures: list[str] = []
     for variant in range(variants):  # what the text leaves open may be redrawn, what it says never
-        plan = _Plan(meaning, np.random.default_rng([seed, 7, variant]), duration, width / min(width, height))
+        plan = ScenePlan(meaning, np.random.default_rng([seed, 7, variant]), duration, width / min(width, height))
         spec = SceneSpec(width=width, height=height, fps=fps, duration=duration, background=plan.background,
                          ground=meaning.ground, walls=plan.walls, camera_pan=plan.camera_pan, seed=seed)
         _check_room(plan, spec)
@@ -76,7 +77,7 @@ def realise(
                       f"try fewer or smaller objects, or another seed")
 
 
-def _check_room(plan: _Plan, spec: SceneSpec) -> None:
+def _check_room(plan: ScenePlan, spec: SceneSpec) -> None:
     """Objects end up side by side on the floor, and travel needs room: refuse early when they cannot."""
     if spec.floor is None:
         if plan.hits:
@@ -103,7 +104,7 @@ def _bounce_speed(spec: SceneSpec, duration: float) -> float:
     return float(np.clip(0.45 * spec.view_width / duration, 0.06, 0.35))
 
 
-class _Plan:
+class ScenePlan:
     """Everything decided before placement: each object's attributes, motion and direction."""
 
     def __init__(self, meaning: PromptMeaning, rng: np.random.Generator, duration: float, view_width: float) -> None:
@@ -194,9 +195,9 @@ class _Plan:
         if motion is None:
             if any(h == index for h, _ in self.hits) or g.enter:
                 motion = horizontal
-            elif any(t == index for _, t in self.hits) or self._is_under(index):
+            elif any(t == index for _, t in self.hits) or self.is_under(index):
                 motion = "rest"
-            elif self._is_over(index):
+            elif self.is_over(index):
                 motion = "fall"
             elif direction in ("up", "down"):
                 motion = "fly" if direction == "up" else "fall"
@@ -223,11 +224,11 @@ class _Plan:
             return "left" if g.direction == "right" else "right"
         return str(rng.choice(["left", "right"]))
 
-    def _is_under(self, index: int) -> bool:
+    def is_under(self, index: int) -> bool:
         rel = self.m.relations
         return any(b == index and r == "above" or a == index and r == "below" for a, r, b in rel)
 
-    def _is_over(self, index: int) -> bool:
+    def is_over(self, index: int) -> bool:
         rel = self.m.relations
         return any(a == index and r == "above" or b == index and r == "below" for a, r, b in rel)
 
@@ -254,7 +255,7 @@ def _append(groups: list[Group], group: Group) -> int:
 
 
 # -- placement -------------------------------------------------------------------------------------
-def _place(plan: _Plan, spec: SceneSpec, rng: np.random.Generator) -> list[ObjectSpec] | None:
+def _place(plan: ScenePlan, spec: SceneSpec, rng: np.random.Generator) -> list[ObjectSpec] | None:
     """Positions and velocities for every object, or None when they do not fit this time."""
     stage = (0.0, spec.world_width)
     bands = _relation_bands(plan, stage)
@@ -270,7 +271,7 @@ def _place(plan: _Plan, spec: SceneSpec, rng: np.random.Generator) -> list[Objec
     return [placed[k] for k in range(len(plan.objects))]
 
 
-def _placement_order(plan: _Plan) -> list[int]:
+def _placement_order(plan: ScenePlan) -> list[int]:
     """Targets of hits and the lower side of 'above' first: the others are placed against them."""
     later = {h for h, _ in plan.hits if h != -1} | {a for a, r, _ in plan.m.relations if r == "above"}
     later |= {b for _, r, b in plan.m.relations if r == "below"}
@@ -278,7 +279,7 @@ def _placement_order(plan: _Plan) -> list[int]:
     return first + [k for k, g in enumerate(plan.group_of) if g in later]
 
 
-def _relation_bands(plan: _Plan, stage: tuple[float, float]) -> dict[int, tuple[float, float]]:
+def _relation_bands(plan: ScenePlan, stage: tuple[float, float]) -> dict[int, tuple[float, float]]:
     """Groups in left/right relations get vertical bands of the stage in their order."""
     edges = [(a, b) if r == "left_of" else (b, a) for a, r, b in plan.m.relations if r in ("left_of", "right_of")]
     if not edges:
@@ -388,7 +389,7 @@ def _stack(obj: ObjectSpec, under: list[ObjectSpec], position: int, spec: SceneS
     return obj if obj.y <= spec.view_height - obj.half - 0.02 + 1e-9 else None
 
 
-def _leave_room_for_hitters(plan: _Plan, gi: int, lo: float, hi: float) -> tuple[float, float]:
+def _leave_room_for_hitters(plan: ScenePlan, gi: int, lo: float, hi: float) -> tuple[float, float]:
     """A target whose hitters all come from one side stands in the other 60% of the range."""
     sides = {plan.directions[h] for h, t in plan.hits if t == gi and h != gi}
     if sides == {"left"}:  # hitters move left, so they start on the right
@@ -411,7 +412,7 @@ def _launch_speed(obj: ObjectSpec, travel: float, arrive: float = 0.0) -> float:
     return math.sqrt(arrive**2 + 2 * friction * GRAVITY * max(travel, 0.0))
 
 
-def _hit_target(plan: _Plan, gi: int, k: int, placed: dict[int, ObjectSpec]) -> tuple[list[ObjectSpec], int] | None:
+def _hit_target(plan: ScenePlan, gi: int, k: int, placed: dict[int, ObjectSpec]) -> tuple[list[ObjectSpec], int] | None:
     """The placed objects this hitter may aim at, and how many of its group aim before it."""
     position = plan.members[gi].index(k)
     for hitter, target in plan.hits:
@@ -471,7 +472,7 @@ def _clear(a: ObjectSpec, b: ObjectSpec) -> bool:
 
 
 # -- occluders -------------------------------------------------------------------------------------
-def _place_occluders(plan: _Plan, spec: SceneSpec, traj: Trajectory, rng: np.random.Generator) -> list[Occluder]:
+def _place_occluders(plan: ScenePlan, spec: SceneSpec, traj: Trajectory, rng: np.random.Generator) -> list[Occluder]:
     occluders = []
     for text in plan.m.occluders:
         width, height = V.OCCLUDER_SHAPES[text.kind]
@@ -496,91 +497,3 @@ def _behind_path(xs: np.ndarray, half: float, width: float) -> float:
     if heading > 0:  # keep the start in view, so that it is seen going in
         return max(centre - width / 2, float(xs[0]) + half + 0.01)
     return min(centre - width / 2, float(xs[0]) - half - 0.01 - width)
-
-
-# -- verification ----------------------------------------------------------------------------------
-def check(plan: _Plan, spec: SceneSpec, traj: Trajectory) -> list[str]:
-    """What of the plan the simulation does not show (empty when it shows everything)."""
-    failures = []
-    half_frame = len(traj.times) // 2
-    floor_hits: dict[int, int] = {}
-    first_knock: dict[int, float] = {}  # first contact with a wall or another object
-    for c in traj.contacts:
-        if c.b == "floor":
-            floor_hits[c.a] = floor_hits.get(c.a, 0) + 1
-            continue
-        for k in (c.a, c.b):
-            if isinstance(k, int):
-                first_knock.setdefault(k, c.time)
-    for k, obj in enumerate(spec.objects):
-        gi = plan.group_of[k]
-        motion, direction = plan.motions[gi], plan.directions[gi]
-        xs, ys = traj.positions[:, k, 0], traj.positions[:, k, 1]
-        horizon = min(half_frame, int(first_knock.get(k, math.inf) * spec.fps) if k in first_knock else half_frame)
-        moved = xs[horizon] - xs[0] if horizon > 1 else traj.velocities[0, k, 0]
-        if motion == "bounce" and floor_hits.get(k, 0) < 2:
-            failures.append(f"object {k} does not bounce")
-        if motion in ("roll", "slide") and abs(ys[: max(half_frame // 2, 2)] - ys[0]).max() > 0.01:
-            failures.append(f"object {k} leaves the floor")
-        aimed = any(h == gi for h, _ in plan.hits) and plan.groups[gi].direction is None
-        if direction in ("left", "right") and motion not in ("fall", "rest") and not aimed:
-            sign = 1 if direction == "right" else -1
-            if sign * moved < (0.05 if horizon >= half_frame else 0.0):
-                failures.append(f"object {k} does not move {direction}")
-        drop = 0.02 if plan._is_over(gi) else 0.2  # stacked objects fall only onto what is under them
-        if motion == "fall" and ys[0] - ys[half_frame] < drop:
-            failures.append(f"object {k} does not fall")
-        if motion == "fly" and ys.max() < ys[0] + 0.15:
-            failures.append(f"object {k} does not fly up")
-        inside_view = xs[0] - obj.half >= -1e-9 and xs[0] + obj.half <= spec.view_width + 1e-9
-        if plan.enters[gi] is None and not spec.camera_pan and not inside_view:
-            failures.append(f"object {k} starts outside the view")
-        if plan.enters[gi] is not None:
-            cam = traj.camera_x
-            inside = (xs - obj.half >= cam) & (xs + obj.half <= cam + spec.view_width)
-            if inside[0] or not inside.any():
-                failures.append(f"object {k} does not enter the view")
-    failures += _check_relations(plan, spec) + _check_events(plan, traj) + _check_occluders(plan, spec, traj)
-    return failures
-
-
-def _check_relations(plan: _Plan, spec: SceneSpec) -> list[str]:
-    failures = []
-    for a, kind, b in plan.m.relations:
-        xa = [spec.objects[k].x for k in plan.members[a]]
-        xb = [spec.objects[k].x for k in plan.members[b]]
-        ya = [spec.objects[k].y for k in plan.members[a]]
-        yb = [spec.objects[k].y for k in plan.members[b]]
-        ok = {"left_of": max(xa) < min(xb), "right_of": min(xa) > max(xb),
-              "above": min(ya) > max(yb), "below": max(ya) < min(yb)}[kind]
-        if not ok:
-            failures.append(f"group {a} is not {kind} group {b}")
-    return failures
-
-
-def _check_events(plan: _Plan, traj: Trajectory) -> list[str]:
-    failures = []
-    pairs = {(c.a, c.b) for c in traj.contacts if isinstance(c.b, int)}
-    pairs |= {(b, a) for a, b in pairs}
-    for hitter, target in plan.hits:
-        goal = plan.members[target] if target is not None else plan.members[hitter]
-        if not any((h, t) in pairs for h in plan.members[hitter] for t in goal if h != t):
-            failures.append(f"group {hitter} never hits group {target}")
-    changed = {k for _, k, _ in traj.color_changes}
-    for gi, _ in plan.rule_groups:  # "the boxes turn blue when hit": at least one is hit
-        if not changed & set(plan.members[gi]):
-            failures.append(f"group {gi} never changes colour")
-    return failures
-
-
-def _check_occluders(plan: _Plan, spec: SceneSpec, traj: Trajectory) -> list[str]:
-    failures = []
-    for occ, text in zip(spec.occluders, plan.m.occluders):
-        for g in text.subject:
-            k = plan.members[g][0]
-            xs, half = traj.positions[:, k, 0], spec.objects[k].half
-            behind = (xs + half > occ.x) & (xs - half < occ.x + occ.width)
-            moving = np.ptp(xs) > 0.15
-            if not behind.any() or (moving and behind.all()):
-                failures.append(f"object {k} does not pass behind the {text.kind}")
-    return failures
