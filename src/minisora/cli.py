@@ -50,6 +50,28 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+# the codes minisora.provenance.verify returns (EXIT_OK ... EXIT_TAMPERED); a test holds them equal
+VERIFY_EXIT_CODES = (
+    "exit status: 0 every file carries a minisora watermark or valid manifest and none is tampered; "
+    "1 some file carries neither; 2 some file could not be read, or bad arguments; "
+    "3 some file's signed manifest does not match its content (tampered)"
+)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    import json
+
+    from minisora.provenance.verify import exit_code, verify_file
+
+    reports = [verify_file(path) for path in args.files]
+    if args.json:
+        print(json.dumps({"files": [r.to_dict() for r in reports], "exit_code": exit_code(reports)}, indent=2))
+    else:
+        for report in reports:
+            print(f"{report.path}: {report.verdict}")
+    return exit_code(reports)
+
+
 def cmd_world_make(args: argparse.Namespace) -> int:
     from minisora.world.dataset import make_dataset
 
@@ -98,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--format", choices=("mp4", "gif", "png"), default=None,
                         help="default: from the --out suffix")
     render.set_defaults(handler=cmd_render)
+
+    verify = sub.add_parser("verify", help="check files for the minisora watermark and signed C2PA manifest",
+                            epilog=VERIFY_EXIT_CODES)
+    verify.add_argument("files", nargs="+", type=Path, metavar="FILE", help="MP4, GIF or PNG files")
+    verify.add_argument("--json", action="store_true", help="one JSON report on stdout")
+    verify.set_defaults(handler=cmd_verify)
 
     serve = sub.add_parser("serve", help="run the HTTP API, job queue and web page")
     serve.add_argument("--host", default="127.0.0.1")

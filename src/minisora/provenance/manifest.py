@@ -121,6 +121,8 @@ def read_manifest(path: str | Path, identity: SigningIdentity | None = None) -> 
     except c2pa.C2paError as exc:
         if "ManifestNotFound" in type(exc).__name__ or "no JUMBF" in str(exc):
             return ManifestReport("absent", False, None, None, [])
+        if "NotSupported" in type(exc).__name__:  # a format that cannot carry a manifest
+            return ManifestReport("absent", False, None, None, [f"C2PA does not support .{fmt} files"])
         return ManifestReport("invalid", False, None, None, [f"{type(exc).__name__.lstrip('_')}: {exc}"])
     failures = [f.get("code", "?") for f in results.get("activeManifest", {}).get("failure", [])]
     tamper = [code for code in failures if code != "signingCredential.untrusted"]
