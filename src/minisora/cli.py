@@ -104,6 +104,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from minisora.eval.run import evaluate_file, evaluate_suites
+
+    if args.video is not None:
+        if not args.prompt:
+            raise CommandError("scoring a file needs the prompt it was made from: --prompt '...'")
+        return evaluate_file(args.video, args.prompt, args.out)
+    report = evaluate_suites(args.model, args.suite, args.seeds, args.out or Path("eval_out"))
+    print(f"wrote {report}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="minisora", description="minisora: text-to-video trained on its own procedural physics world"
@@ -192,6 +204,15 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     tr.add_argument("--no-progress", action="store_true")
     tr.set_defaults(handler=cmd_train)
+
+    ev = sub.add_parser("eval", help="score videos against the claims of their prompts (world benchmark)")
+    ev.add_argument("video", nargs="?", type=Path, default=None, help="one video to score (with --prompt)")
+    ev.add_argument("--prompt", default=None, help="the prompt the video was made from")
+    ev.add_argument("--model", default="render", help="checkpoint folder, or 'render' (the ground-truth ceiling)")
+    ev.add_argument("--suite", default="all", help="all, or one of the suites (see minisora.eval.suites)")
+    ev.add_argument("--seeds", type=int, default=1, help="seeds per prompt")
+    ev.add_argument("--out", type=Path, default=None, help="folder for result.json, report.md, figures")
+    ev.set_defaults(handler=cmd_eval)
     return parser
 
 

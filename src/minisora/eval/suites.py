@@ -34,6 +34,14 @@ SUITES: dict[str, tuple[str, ...]] = {
         "a blue triangle and a red square",
         "a cyan ball and a yellow triangle",
     ),
+    # colour x shape and count x motion pairs the world's held-out split keeps out of training
+    "heldout": (
+        "a red triangle and a green ball",
+        "a cyan ball and a yellow square",
+        "an orange square and a blue triangle",
+        "three green balls roll to the right",
+        "two blue squares slide to the left",
+    ),
     "spatial": (
         "a green triangle to the left of a pink ball",
         "a red ball right of a blue square",

@@ -1,0 +1,120 @@
+"""The world-simulator benchmark: prompts -> videos -> analyzer -> claims -> scores.
+
+`--model render` sends the ground truth through the very path a model's output takes (render,
+MP4 round trip, analyzer, claims): it is the ceiling and should score ~100% on every claim.
+A checkpoint goes through `minisora.pipeline.generate` once that pipeline exists.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from minisora.eval.analyzer import Analysis, analyze_file
+from minisora.eval.claims import Verdict, compile_claims
+from minisora.eval.suites import Case, cases
+
+
+class EvalError(ValueError):
+    """Bad benchmark input; the message says what to do."""
+
+
+@dataclass
+class EvalConfig:
+    model: str = "render"  # "render" (the ground-truth ceiling) or a checkpoint folder
+    suite: str = "all"
+    seeds: int = 1
+    out: Path = Path("eval_out")
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    seed: int
+    video: Path
+    verdicts: list[Verdict]
+    analysis: Analysis | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "suite": self.case.suite,
+            "prompt": self.case.prompt,
+            "seconds": self.case.seconds,
+            "size": list(self.case.size),
+            "seed": self.seed,
+            "video": str(self.video),
+            "claims": [vars(v) for v in self.verdicts],
+        }
+
+
+def make_video(model: str, case: Case, seed: int, path: Path) -> Path:
+    """Write the video for one case: a ground-truth render, or a model's generation."""
+    if model == "render":
+        from minisora.media import write_mp4
+        from minisora.world import render_clip
+        from minisora.world.prompt import parse_prompt
+
+        spec = parse_prompt(
+            case.prompt, width=case.size[0], height=case.size[1], duration=case.seconds, seed=seed
+        )
+        clip = render_clip(spec)
+        return write_mp4(path, clip.frames, clip.fps, clip.audio)
+    return _generate(Path(model), case, seed, path)
+
+
+def _generate(checkpoint: Path, case: Case, seed: int, path: Path) -> Path:
+    if not (checkpoint / "config.json").is_file():
+        raise EvalError(
+            f"no model checkpoint at {checkpoint}; give a checkpoint folder (config.json + "
+            "model.safetensors, as written by `minisora train`) or --model render for the ceiling"
+        )
+    try:
+        from minisora.pipeline import generate
+    except ImportError:
+        raise EvalError(
+            f"found a checkpoint at {checkpoint}, but this install has no generation pipeline "
+            "(minisora.pipeline.generate) yet; until it lands, score videos from elsewhere with "
+            "`minisora eval FILE.mp4 --prompt ...` or use --model render"
+        ) from None
+    return generate(
+        checkpoint, case.prompt, out=path, seconds=case.seconds, size=case.size, seed=seed
+    )
+
+
+def score_video(
+    path: str | Path, prompt: str, seconds: float | None = None
+) -> tuple[list[Verdict], Analysis]:
+    """Score one video from any generator against the claims of its prompt."""
+    analysis = analyze_file(path)
+    duration = seconds if seconds is not None else analysis.num_frames / analysis.fps
+    return [c.check(analysis) for c in compile_claims(prompt, duration)], analysis
+
+
+def run_eval(config: EvalConfig, log=print) -> list[CaseResult]:
+    """Generate (or render) every case of the suite for each seed, and score it."""
+    if config.seeds < 1:
+        raise EvalError(f"--seeds {config.seeds}: give at least 1")
+    chosen = cases(config.suite)
+    videos = Path(config.out) / "videos"
+    videos.mkdir(parents=True, exist_ok=True)
+    results = []
+    for case in chosen:
+        for seed in range(config.seeds):
+            start = time.time()
+            name = f"{case.suite}_{_slug(case.prompt)}_s{seed}.mp4"
+            video = make_video(config.model, case, seed, videos / name)
+            verdicts, analysis = score_video(video, case.prompt, case.seconds)
+            results.append(CaseResult(case, seed, video, verdicts, analysis))
+            passed = sum(v.passed for v in verdicts)
+            log(
+                f"{case.suite:12s} {passed}/{len(verdicts)} claims  {case.prompt!r} seed {seed} ({time.time() - start:.1f} s)"
+            )
+    return results
+
+
+def _slug(text: str) -> str:
+    return "_".join("".join(ch for ch in word if ch.isalnum()) for word in text.lower().split())[
+        :48
+    ]

@@ -1,0 +1,34 @@
+"""The two entry points of `minisora eval`: a whole benchmark run, or one video from anywhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from minisora.eval.benchmark import EvalConfig, run_eval, score_video
+from minisora.eval.quality import distribution_metrics
+from minisora.eval.report import write_report
+
+
+def evaluate_suites(model: str, suite: str, seeds: int, out: Path) -> Path:
+    """Generate and score every case, then write result.json, report.md and figures to `out`."""
+    config = EvalConfig(model=model, suite=suite, seeds=seeds, out=Path(out))
+    results = run_eval(config)
+    extra = {
+        "distribution": distribution_metrics([r.video for r in results], [r.case for r in results])
+    }
+    return write_report(results, config.out, model, extra)
+
+
+def evaluate_file(video: Path, prompt: str, out: Path | None) -> int:
+    """Print each claim's verdict for one video; 0 if all hold, 1 otherwise (scripts can test it)."""
+    verdicts, _ = score_video(video, prompt)
+    for v in verdicts:
+        where = "" if v.passed else f"  [frame {v.frame}, object {v.track}] {v.detail}"
+        print(f"{'PASS' if v.passed else 'FAIL'}  {v.kind:12s} {v.text}{where}")
+    print(f"{sum(v.passed for v in verdicts)}/{len(verdicts)} claims hold")
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        payload = {"video": str(video), "prompt": prompt, "claims": [vars(v) for v in verdicts]}
+        (Path(out) / "result.json").write_text(json.dumps(payload, indent=1, default=float))
+    return 0 if all(v.passed for v in verdicts) else 1
