@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from live_server import PROMPT, running_server
+from live_server import PROMPT, running_server, submit, wait_for
 
 from minisora.media import probe, write_png_frames
 
@@ -21,6 +21,7 @@ if not CHROMIUM and os.environ.get("CI") != "true":
 playwright = pytest.importorskip("playwright.sync_api") if os.environ.get("CI") != "true" else None
 from playwright.sync_api import expect, sync_playwright  # noqa: E402 - after the skip above
 
+expect.set_options(timeout=60_000)  # jobs take seconds on a busy two-core machine
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
 
@@ -64,7 +65,7 @@ PLAY = """async (selector) => {
 
 def test_submit_watch_progress_play_download_and_see_it_in_the_gallery(page, server, tmp_path):
     page.fill("#prompt", PROMPT)
-    for field, value in {"width": "256", "height": "144", "seconds": "12", "fps": "30", "seed": "11"}.items():
+    for field, value in {"width": "256", "height": "144", "seconds": "4", "fps": "30", "seed": "11"}.items():
         page.fill(f"#{field}", value)
     page.evaluate(RECORD_PROGRESS)
     page.click("#submit")
@@ -72,7 +73,7 @@ def test_submit_watch_progress_play_download_and_see_it_in_the_gallery(page, ser
 
     seen = page.evaluate("window.progressSeen")
     assert seen == sorted(seen) and seen[-1] == 1
-    assert len({value for value in seen if 0 < value < 1}) >= 3, f"the bar did not move through the run: {seen}"
+    assert len({value for value in seen if 0 < value < 1}) >= 2, f"the bar did not move through the run: {seen}"
     expect(page.locator("#refined")).to_contain_text("Rendered as:")
 
     page.wait_for_function("document.getElementById('player').src.startsWith('blob:')")
@@ -140,3 +141,14 @@ def test_the_page_asks_for_a_key_when_the_server_needs_one(browser, tmp_path):
         page.click("#key-form button")
         expect(page.locator("#mode option")).to_have_count(6)
         page.close()
+
+
+def test_the_verify_tab_checks_a_file(page, server, tmp_path):
+    with server.client() as client:
+        job = wait_for(client, submit(client, seconds=2, seed=9).json()["id"])
+        video = tmp_path / "output.mp4"
+        video.write_bytes(client.get(f"/v1/jobs/{job['id']}/video").content)
+    page.click("button[data-tab=verify]")
+    page.set_input_files("#verify-file", str(video))
+    page.click("#verify-form button")
+    expect(page.locator("#verdict")).to_contain_text("made by minisora")

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from minisora.server.auth import require_owner
@@ -28,6 +29,7 @@ from minisora.server.openapi import submit_job_openapi, verify_openapi
 from minisora.server.runner import VIDEO_NAME
 from minisora.server.service import Service
 from minisora.server.validation import check_job_request, check_prompt_renders, check_uploads
+from minisora.server.verify import verify_upload
 
 STATIC = Path(__file__).parent / "static"
 JOB_ID = re.compile(r"job_[0-9a-f]{32}")
@@ -56,6 +58,7 @@ def create_app(config: ServeConfig) -> FastAPI:
                   description="Text (and image, and video) to video with sound, as queued jobs.")
     app.state.service = service
     app.add_exception_handler(FormError, _form_error)
+    app.add_exception_handler(405, _method_not_allowed)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _add_page_routes(app)
     _add_job_routes(app, service)
@@ -65,6 +68,14 @@ def create_app(config: ServeConfig) -> FastAPI:
 
 async def _form_error(request: Request, exc: FormError) -> JSONResponse:
     return JSONResponse({"detail": exc.message}, status_code=exc.status)
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
+    """405 naming every method the path takes: Starlette's Allow lists only one route's methods."""
+    methods = sorted({method for route in request.app.routes if isinstance(route, APIRoute)
+                      and route.path_regex.match(request.url.path) for method in route.methods})
+    return JSONResponse({"detail": f"{request.method} is not allowed here; use {', '.join(methods)}"},
+                        status_code=405, headers={"Allow": ", ".join(methods)})
 
 
 def _add_page_routes(app: FastAPI) -> None:
@@ -180,10 +191,6 @@ def _add_verify_route(app: FastAPI, service: Service) -> None:
                 raise FormError(400, f"unknown field {sorted(form.fields)[0]!r}; send only the upload 'file'")
             if "file" not in form.files:
                 raise FormError(400, "upload the video to check as the form field 'file'")
-            return await run_in_threadpool(verify_upload, form.files["file"])
+            return await run_in_threadpool(verify_upload, form.files["file"], limits)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def verify_upload(path: Path) -> dict[str, Any]:
-    raise HTTPException(501, "provenance verification is not built yet (issue 7)")

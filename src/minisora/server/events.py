@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 from minisora.server.jobs import FINAL, JobStore
 
-POLL_SECONDS = 0.2
+POLL_SECONDS = 0.1  # one indexed row read; cheap next to any job
 KEEPALIVE_SECONDS = 15.0  # proxies close a silent connection; a comment line keeps it open
 
 

@@ -166,7 +166,8 @@ class _MultipartReader:
 
     def _open_file(self, file_name: str) -> None:
         if self._name not in self.slots:
-            raise FormError(400, f"upload field {self._name!r} is unknown; uploads are {', '.join(self.slots)}")
+            raise FormError(400, f"upload field {self._name!r} is unknown; uploads are "
+                                 f"{', '.join(repr(slot) for slot in self.slots)}")
         suffix = check_file_name(self._name, file_name, self.slots[self._name])
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{self._name}{suffix}"

@@ -35,32 +35,42 @@ def run_job(job: Job, output: Path, report: Report) -> str | None:
     return render_text_to_video(job, output, report)
 
 
-def render_text_to_video(job: Job, output: Path, report: Report) -> str | None:
+def render_text_to_video(job: Job, output: Path, report: Report) -> str:
     from minisora.world.physics import simulate
-    from minisora.world.prompt import parse_prompt
     from minisora.world.render import render_frame
     from minisora.world.sound import render_audio
-
-    params = job.params
 
     def step(progress: float, stage: str) -> None:
         if not report(progress, stage):
             raise JobCancelled(job.id)
 
-    step(0.02, "reading the prompt")
-    try:
-        spec = parse_prompt(job.prompt, width=params["width"], height=params["height"], fps=params["fps"],
-                            duration=params["seconds"], seed=params["seed"])
-    except ValueError as exc:
-        raise JobFailed(f"the prompt could not be read: {exc}") from None
+    step(0.02, "refining the prompt")
+    spec, refined = refine(job)
     step(0.05, "simulating")
     trajectory = simulate(spec)
     frames = render_frames_reporting(spec, trajectory, render_frame, step, start=0.1, end=0.8)
     step(0.8, "mixing the sound")
     audio = render_audio(spec, trajectory)
-    step(0.9, "encoding")
-    save_output(output, frames, spec.fps, audio)
-    return refine_prompt(job.prompt, spec, trajectory)
+    step(0.85, "watermarking, encoding and signing")
+    save_output(job, output, frames, spec.fps, audio, refined)
+    return refined
+
+
+def refine(job: Job):
+    """The scene spec and the refined prompt (the world captioner's description of the scene)."""
+    from minisora.text.refine import refine_prompt
+    from minisora.world.prompt import parse_prompt
+
+    params = job.params
+    size = {"width": params["width"], "height": params["height"], "fps": params["fps"],
+            "duration": params["seconds"], "seed": params["seed"]}
+    try:
+        refined = refine_prompt(job.prompt, **size)
+        return refined.spec, refined.caption
+    except RuntimeError:  # an install without the world's captioner: the prompt stands as typed
+        return parse_prompt(job.prompt, **size), job.prompt
+    except ValueError as exc:
+        raise JobFailed(f"the prompt could not be read: {exc}") from None
 
 
 def render_frames_reporting(spec, trajectory, render_frame, step, start: float, end: float):
@@ -77,17 +87,14 @@ def render_frames_reporting(spec, trajectory, render_frame, step, start: float, 
     return frames
 
 
-def save_output(path: Path, frames, fps: int, audio) -> Path:
-    from minisora.media import write_mp4
+def save_output(job: Job, path: Path, frames, fps: int, audio, refined: str) -> Path:
+    """Through save_video(), like every output: watermarked, written atomically, C2PA-signed."""
+    from minisora import __version__
+    from minisora.provenance import ProvenanceInfo, save_video
 
+    params = job.params
+    info = ProvenanceInfo(model_name="minisora-world", model_version=__version__, prompt=refined,
+                          seed=params["seed"], steps=None, source_type="algorithmicMedia",
+                          parameters={"mode": job.mode, "user_prompt": job.prompt, "job": job.id})
     path.parent.mkdir(parents=True, exist_ok=True)
-    return write_mp4(path, frames, fps, audio)
-
-
-def refine_prompt(prompt: str, spec, trajectory) -> str | None:
-    """The caption of what was actually rendered: the prompt as the world understood it."""
-    try:
-        from minisora.world.captions import caption_clip
-    except ImportError:  # the captioner is optional for the service; the prompt stands as typed
-        return prompt
-    return caption_clip(spec, trajectory)
+    return save_video(path, frames, fps, audio, info=info, fmt="mp4").path
