@@ -180,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     vae.add_argument("--seed", type=int, default=None)
     vae.add_argument("--checkpoint-minutes", type=float, default=None)
     vae.add_argument("--eval-clips", type=int, default=None)
+    vae.add_argument("--log-every", type=int, default=None)
     vae.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     vae.set_defaults(handler=cmd_train_vae)
 

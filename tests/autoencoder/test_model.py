@@ -115,3 +115,9 @@ def test_backward_reaches_every_parameter() -> None:
     recon, mean, logvar = model(video(5))
     (recon.square().mean() + mean.square().mean() + logvar.square().mean()).backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+def test_model_does_not_share_its_preset() -> None:
+    model = VideoVAE(VAE_PRESETS["tiny"])
+    model.set_latent_stats([1.0] * 4, [2.0] * 4)
+    assert VAE_PRESETS["tiny"].latent_scale == []

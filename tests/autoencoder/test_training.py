@@ -84,6 +84,10 @@ def test_cli_train_vae(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "last checkpoint" in capsys.readouterr().out
     state = json.loads((tmp_path / "run" / "step_0000001" / "state.json").read_text())
     assert state["step"] == 1 and 0 < state["eval"]["ssim"] <= 1
+    # resuming needs only the run folder: the saved settings come back, --steps extends the run
+    assert main(["train-vae", "--run-dir", str(tmp_path / "run"), "--steps", "2", "--eval-clips", "0"]) == 0
+    state = json.loads((tmp_path / "run" / "step_0000002" / "state.json").read_text())
+    assert state["train_config"]["frames"] == 5 and state["train_config"]["batch"] == 1
     assert main(["train-vae", "--run-dir", str(tmp_path / "bad"), "--frames", "8"]) == 2
 
 

@@ -84,7 +84,7 @@ def build_decoder(cfg: VAEConfig) -> CausalStack:
 class VideoVAE(nn.Module):
     def __init__(self, config: VAEConfig) -> None:
         super().__init__()
-        self.config = config.validate()
+        self.config = VAEConfig.from_dict(config.to_dict())  # a copy: presets stay untouched
         self.encoder = build_encoder(config)
         self.decoder = build_decoder(config)
         c = config.latent_channels

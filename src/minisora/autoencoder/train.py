@@ -185,6 +185,16 @@ def _checkpoint(run_dir: Path, step: int, model: VideoVAE, ema: dict[str, torch.
 
 
 def config_from_args(values: dict[str, Any]) -> TrainVAEConfig:
-    """A TrainVAEConfig from a dict of overrides (None values keep the defaults)."""
+    """A TrainVAEConfig from a dict of overrides (None values are not overrides).
+
+    When the run folder already holds a checkpoint, its saved training config is the base, so
+    `minisora train-vae --run-dir DIR` alone continues a run with the settings it started with.
+    """
     known = {f.name for f in fields(TrainVAEConfig)}
-    return TrainVAEConfig(**{k: v for k, v in values.items() if k in known and v is not None})
+    overrides = {k: v for k, v in values.items() if k in known and v is not None}
+    checkpoints = list_checkpoints(overrides.get("run_dir", TrainVAEConfig.run_dir))
+    base: dict[str, Any] = {}
+    if checkpoints:
+        saved = json.loads((checkpoints[-1] / "state.json").read_text()).get("train_config", {})
+        base = {k: v for k, v in saved.items() if k in known}
+    return TrainVAEConfig(**{**base, **overrides})
