@@ -116,6 +116,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_refine(args: argparse.Namespace) -> int:
+    from minisora.text.refine import refine_prompt
+
+    width, height = args.size
+    print(refine_prompt(args.prompt, seed=args.seed, width=width, height=height, fps=args.fps,
+                        duration=args.seconds))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="minisora", description="minisora: text-to-video trained on its own procedural physics world"
@@ -205,6 +214,14 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     tr.add_argument("--no-progress", action="store_true")
     tr.set_defaults(handler=cmd_train)
+
+    refine = sub.add_parser("refine", help="show the detailed caption a short prompt is expanded into")
+    refine.add_argument("prompt")
+    refine.add_argument("--seed", type=int, default=0, help="fills in what the prompt leaves open")
+    refine.add_argument("--size", type=parse_size, default=(64, 64), help="WIDTHxHEIGHT")
+    refine.add_argument("--fps", type=int, default=16)
+    refine.add_argument("--seconds", type=float, default=4.0)
+    refine.set_defaults(handler=cmd_refine)
 
     ev = sub.add_parser("eval", help="score videos against the claims of their prompts (world benchmark)")
     ev.add_argument("video", nargs="?", type=Path, default=None, help="one video to score (with --prompt)")

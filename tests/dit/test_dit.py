@@ -135,3 +135,18 @@ def test_presets_sizes():
             n = DiT(DIT_PRESETS[name]).num_parameters()
         assert low <= n <= high, (name, n)
     assert dit_config("world-s", depth=3).width == 128
+
+
+def test_bf16_weights_and_autocast_agree_with_fp32():
+    model = trained_like(DiT(DIT_PRESETS["tiny"]))
+    x, t, text, mask = tiny_inputs()
+    reference = model(x, t, text, mask)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        autocast = model(x, t, text, mask)
+    bf16 = DiT(DIT_PRESETS["tiny"]).to(torch.bfloat16)
+    bf16.load_state_dict(model.state_dict())
+    direct = bf16(x, t, text, mask)
+    assert autocast.dtype == direct.dtype == torch.float32  # the output follows x
+    scale = reference.abs().mean()
+    assert (autocast - reference).abs().mean() < 0.05 * scale
+    assert (direct - reference).abs().mean() < 0.05 * scale

@@ -77,3 +77,16 @@ def test_refine_prompt_expands_in_caption_style():
     assert len(refined.caption.split()) > len(refined.prompt.split())
     assert "red" in refined.caption and refined.caption in str(refined)
     assert refine_prompt("three red balls bounce to the right", seed=3).caption == refined.caption
+
+
+def test_refine_command_shows_the_refined_prompt():
+    import subprocess
+    import sys
+
+    pytest.importorskip("minisora.world.captions")
+    out = subprocess.run([sys.executable, "-m", "minisora.cli", "refine", "two blue boxes slide left",
+                          "--seed", "1"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    prompt_line, refined_line = out.stdout.strip().splitlines()
+    assert prompt_line == "prompt: two blue boxes slide left"
+    assert refined_line.startswith("refined: ") and "blue" in refined_line

@@ -101,7 +101,9 @@ class DiT(nn.Module):
         angles = rope_angles(grid, cfg.rope_split, cfg.rope_theta, frame_offset, device=x.device)
         cos, sin = rope_cos_sin(angles)  # (N, head_dim) each
 
-        h = self.patch_embed(patchify(x, cfg.patch).to(self.patch_embed.weight.dtype))  # (B, N, D)
+        dtype = self.patch_embed.weight.dtype  # float32, or bfloat16 for shipped weights
+        text = text.to(dtype)
+        h = self.patch_embed(patchify(x, cfg.patch).to(dtype))  # (B, N, D)
         t_groups = t.reshape(t.shape[0], grid[0], cfg.patch[0]).mean(-1)  # (B, T'/pt)
         weights = text_mask.to(text.dtype)[..., None]
         pooled = (text * weights).sum(1) / weights.sum(1)  # (B, text_dim)
