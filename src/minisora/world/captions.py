@@ -19,7 +19,7 @@ from minisora.world.physics import Trajectory
 from minisora.world.spec import SceneSpec
 
 MOVE_MIN = 0.08  # units of travel below which an object is said to stay put
-MAX_EVENTS = 6
+MAX_EVENTS = 3  # captions must fit the text encoder's 128 tokens
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,7 @@ def _group_sentence(g: _Group, seen: set[tuple]) -> str:
         place = f"out of view {place}" if m.hidden_at_start else place
         height = {"floor": "on the floor", "top": "near the top", "air": "in the air"}[m.start_height]
         text += f", starting {height} {place}" if m.verb != "rest" else f" {height} {place}"
-    if m.floor_bounces >= 2 and m.verb in ("bounce", "fly"):
+    if m.floor_bounces >= 2 and m.verb in ("bounce", "fly") and not plural:
         text += f", touching the floor {_times(m.floor_bounces)}"
     return text + "."
 
@@ -211,6 +211,8 @@ def _relation_sentences(spec: SceneSpec, groups: list[_Group]) -> list[str]:
         name_a, name_b = _group_name(a, groups), _group_name(b, groups)
         if name_a is None or name_b is None:
             continue
+        if a.motion.start_area != b.motion.start_area and not a.motion.hidden_at_start:
+            continue  # "on the left" and "on the right" already say it
         xa, xb = [spec.objects[k].x for k in a.members], [spec.objects[k].x for k in b.members]
         ya, yb = [spec.objects[k].y for k in a.members], [spec.objects[k].y for k in b.members]
         verb = "start" if len(a.members) > 1 else "starts"
@@ -281,32 +283,42 @@ def _occluder_color(rgb) -> str:
 
 
 def _events(spec: SceneSpec, traj: Trajectory, names: list[str]) -> list[tuple[float, str]]:
-    """Collisions, wall bounces and landings in time order, with the colour changes they cause."""
-    events: list[tuple[float, str]] = []
+    """The clip's events in time order: the first contact, then the most telling of the rest
+    (colour changes, collisions, wall bounces, landings), at most MAX_EVENTS of them."""
+    events: list[tuple[int, float, str]] = []  # (priority, time, text): lower priority tells more
     seen: set[tuple] = set()
     changes = {(round(t, 6), k): c for t, k, c in traj.color_changes}
     for c in traj.contacts:
         if isinstance(c.b, int):
-            key = ("pair", min(c.a, c.b), max(c.a, c.b))
-            if key in seen:
-                continue
-            seen.add(key)
-            hitter, target = _hitter(traj, c.a, c.b, c.time)
-            text = f"{names[hitter]} hits {names[target]}"
-            if (round(c.time, 6), target) in changes:
-                text += f", which turns {changes[(round(c.time, 6), target)]}"
-            if (round(c.time, 6), hitter) in changes:
-                text += f", and {names[hitter]} turns {changes[(round(c.time, 6), hitter)]}"
-            events.append((c.time, text))
+            key: tuple = ("pair", min(c.a, c.b), max(c.a, c.b))
+            if key not in seen:
+                events.append(_collision(traj, c, names, changes))
         elif c.b == "floor":
-            if ("floor", c.a) not in seen:
-                seen.add(("floor", c.a))
-                events.append((c.time, f"{names[c.a]} lands on the floor"))
-        elif (c.b, c.a) not in seen:
-            seen.add((c.b, c.a))
-            side = "left" if c.b == "wall_left" else "right"
-            events.append((c.time, f"{names[c.a]} bounces off the {side} wall"))
-    return sorted(events, key=lambda e: e[0])[:MAX_EVENTS]
+            key = ("floor", c.a)
+            if key not in seen:
+                events.append((3, c.time, f"{names[c.a]} lands on the floor"))
+        else:
+            key = (c.b, c.a)
+            if key not in seen:
+                side = "left" if c.b == "wall_left" else "right"
+                events.append((2, c.time, f"{names[c.a]} bounces off the {side} wall"))
+        seen.add(key)
+    if not events:
+        return []
+    first = min(events, key=lambda e: e[1])
+    rest = sorted((e for e in events if e is not first), key=lambda e: (e[0], e[1]))[: MAX_EVENTS - 1]
+    return [(t, text) for _, t, text in sorted([first, *rest], key=lambda e: e[1])]
+
+
+def _collision(traj: Trajectory, contact, names: list[str], changes: dict) -> tuple[int, float, str]:
+    hitter, target = _hitter(traj, contact.a, contact.b, contact.time)
+    when = round(contact.time, 6)
+    text = f"{names[hitter]} hits {names[target]}"
+    if (when, target) in changes:
+        text += f", which turns {changes[(when, target)]}"
+    if (when, hitter) in changes:
+        text += f", and {names[hitter]} turns {changes[(when, hitter)]}"
+    return (0 if "turns" in text else 1), contact.time, text
 
 
 def _hitter(traj: Trajectory, a: int, b: int, time: float) -> tuple[int, int]:
@@ -334,56 +346,81 @@ _DIRECTION_PHRASES = ("to the {d}", "{d}ward", "towards the {d}")
 
 
 def short_prompts(spec: SceneSpec, trajectory: Trajectory, n: int = 3, seed: int = 0) -> list[str]:
-    """`n` distinct terse prompts a user might type for this clip, with seeded paraphrases."""
+    """`n` distinct terse prompts a user might type for this clip, with seeded paraphrases.
+
+    The first always names the largest group and its motion; the others are drawn from
+    paraphrases (gerunds, synonyms, digits, with or without size and material) and from the
+    clip's other facts (other groups, a hit and its colour change, an occluder, the camera, the
+    background). Every one parses back with `parse_prompt`."""
     rng = np.random.default_rng([seed, 101])
-    nouns = {shape: forms[int(rng.integers(len(forms)))] for shape, forms in _SYNONYMS.items()}  # one per prompt set
+    nouns = {shape: forms[int(rng.integers(len(forms)))] for shape, forms in _SYNONYMS.items()}  # one per set
     motions = [describe_motion(spec, trajectory, k) for k in range(len(spec.objects))]
     groups = sorted(_groups(spec, motions), key=lambda g: -len(g.members))
-    candidates = [_short_group(g, rng, nouns, with_motion=True) for g in groups]
+    main = groups[0]
+    say = lambda g, **kw: _short_group(g, rng, nouns, **kw)  # noqa: E731 -- reads as a phrase below
+    first = say(main, verb="present")
+    candidates = [say(main, verb="gerund"), say(main, verb="present", detail=True), say(main, verb="bare")]
+    candidates += [say(g, verb="present") for g in groups[1:]]
     if len(groups) > 1:
-        listed = [_short_group(g, rng, nouns, with_motion=False) for g in groups[:3]]
+        listed = [say(g) for g in groups[:3]]
         candidates.append(", ".join(listed[:-1]) + " and " + listed[-1])
-        if (groups[0].shape, groups[0].color) != (groups[1].shape, groups[1].color):
-            candidates.append(_short_group(groups[0], rng, nouns, True) + " and " + _short_group(groups[1], rng, nouns, True))
-    names = {k: _short_group(g, rng, nouns, with_motion=False, single=True) for g in groups for k in g.members}
-    for t, k, color in trajectory.color_changes[:1]:
-        hitter = next((c.a if c.b == k else c.b for c in trajectory.contacts
-                       if abs(c.time - t) < 1e-6 and k in (c.a, c.b) and isinstance(c.b, int)), None)
-        if hitter is not None:
-            candidates.append(f"{names[hitter]} hits {names[k]}, which turns {color}")
-    for occ in spec.occluders[:1]:
-        candidates.append(f"{candidates[0]} behind a {_occluder_color(occ.color)} "
-                          f"{_occluder_kind(occ.width, occ.height)}")
+        if (main.shape, main.color) != (groups[1].shape, groups[1].color):
+            candidates.append(first + " and " + say(groups[1], verb="present"))
+    candidates += _short_events(spec, trajectory, groups, say)
     if spec.camera_pan:
         side = "right" if spec.camera_pan > 0 else "left"
-        candidates.append(f"the camera pans {side} over {_short_group(groups[0], rng, nouns, with_motion=False)}")
+        candidates.append(f"the camera pans {side} over {say(main)}")
     suffix = {"dusk": " at dusk", "dawn": " at dawn", "grey": " on a grey background"}.get(spec.background)
     if suffix:
-        candidates.append(candidates[0] + suffix)
-    unique = list(dict.fromkeys(candidates))
-    order = [0] + list(1 + rng.permutation(len(unique) - 1))  # the main group always comes first
-    return [unique[i] for i in order[:n]]
+        candidates.append(first + suffix)
+    rest = [c for c in dict.fromkeys(candidates) if c != first]
+    return [first] + [rest[i] for i in rng.permutation(len(rest))[: n - 1]]
 
 
-def _short_group(g: _Group, rng: np.random.Generator, nouns: dict[str, tuple[str, str]], with_motion: bool,
-                 single: bool = False) -> str:
+def _short_events(spec, traj, groups, say) -> list[str]:
+    """A hit and the colour it causes, and an object passing behind an occluder."""
+    found = []
+    owner = {k: g for g in groups for k in g.members}
+    for t, k, color in traj.color_changes[:1]:
+        hitter = next((c.a if c.b == k else c.b for c in traj.contacts
+                       if abs(c.time - t) < 1e-6 and k in (c.a, c.b) and isinstance(c.b, int)), None)
+        if hitter is not None and owner[hitter] is not owner[k]:
+            found.append(f"{say(owner[hitter], single=True)} hits {say(owner[k], single=True)}, which turns {color}")
+    for occ in spec.occluders[:1]:
+        for k, obj in enumerate(spec.objects):
+            xs = traj.positions[:, k, 0]
+            behind = (xs + obj.half > occ.x) & (xs - obj.half < occ.x + occ.width)
+            if behind.any() and not behind.all():
+                kind, color = _occluder_kind(occ.width, occ.height), _occluder_color(occ.color)
+                found.append(f"{say(owner[k], verb='present')} behind a {color} {kind}")
+                break
+    return found
+
+
+_GERUND = {"bounce": "bouncing", "roll": "rolling", "slide": "sliding", "fall": "falling", "fly": "flying",
+           "rest": "resting"}
+
+
+def _short_group(g: _Group, rng: np.random.Generator, nouns: dict[str, tuple[str, str]], verb: str | None = None,
+                 single: bool = False, detail: bool = False) -> str:
+    """'three red balls bounce to the right': count, colour, noun, and a verb in the style asked
+    ('present', 'gerund', 'bare' without the direction), or none."""
     count = 1 if single else len(g.members)
     plural = count > 1
-    noun = nouns[g.shape][1 if plural else 0]
     adjectives = [g.color]
-    if rng.random() < 0.3:
+    if detail or rng.random() < 0.25:
         adjectives.insert(0, g.size)
-    if rng.random() < 0.2:
+    if detail or rng.random() < 0.15:
         adjectives.append(g.material)
-    words = " ".join(adjectives + [noun])
-    count_word = _count_word(count, words) if not plural or rng.random() < 0.8 else str(count)
+    words = " ".join([*adjectives, nouns[g.shape][1 if plural else 0]])
+    count_word = str(count) if plural and rng.random() < 0.2 else _count_word(count, words)
     text = f"{count_word} {words}"
-    if not with_motion:
+    if verb is None:
         return text
     m = g.motion
-    text += " " + _verb(m.verb, plural)
+    text += " " + (_GERUND[m.verb] if verb == "gerund" else _verb(m.verb, plural))
     if m.enters:
         text += f" in from the {m.enters}"
-    elif m.direction:
+    elif m.direction and verb != "bare":
         text += " " + str(rng.choice(_DIRECTION_PHRASES)).format(d=m.direction)
     return text
