@@ -164,3 +164,28 @@ def test_parsed_specs_are_valid_and_inside_the_view():
         for obj in spec.objects:
             assert obj.x - obj.half >= 0 and obj.x + obj.half <= spec.view_width
             assert np.isfinite([obj.vx, obj.vy]).all()
+
+
+def test_onto_into_and_each_other_are_collisions():
+    assert read_prompt("a ball drops onto a box").hits == [(0, 1)]
+    assert read_prompt("a purple box slides into a red ball").hits == [(0, 1)]
+    assert read_prompt("two balls roll into each other").hits == [(0, None)]
+    assert read_prompt("a ball falls onto the floor").hits == []
+    spec = parse_prompt("a ball drops onto a box", seed=1)
+    ball, box = spec.objects
+    assert ball.y > box.y and abs(ball.x - box.x) < box.half
+    traj = simulate(spec)
+    assert any({c.a, c.b} == {0, 1} for c in traj.contacts)
+
+
+def test_walls_and_screen_of_the_view_are_not_occluders():
+    assert read_prompt("a green ball bounces off the walls").occluders == []
+    assert read_prompt("a ball bounces off the right wall").occluders == []
+    assert read_prompt("a ball hops across the screen").occluders == []
+    assert [o.kind for o in read_prompt("a ball rolls behind a screen").occluders] == ["screen"]
+    assert read_prompt("a ball rolls with no walls").walls is False
+
+
+def test_the_same_object_named_again_is_not_a_new_one():
+    meaning = read_prompt("a red ball rolls to the right. the red ball hits a blue box")
+    assert len(meaning.groups) == 2 and meaning.hits == [(0, 1)]

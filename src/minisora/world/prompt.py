@@ -83,6 +83,9 @@ def parse_prompt(
 # -- words ---------------------------------------------------------------------------------------
 _PHRASES = [  # multi-word phrases rewritten to one token before reading (longest first)
     (r"\b(?:the )?(?:left|right) wall\b", "@wall"),  # a wall of the world, not an occluder
+    (r"\boff (?:the |a )?walls?\b", "off @wall"),
+    (r"\b(?:across|on|of|off|over|leaves?|exits?|into) the (?:screen|frame|view)\b", "@view"),
+    (r"\beach other\b|\bone another\b", "@each_other"),
     (r"\b(?:on|at|in|near) the (left|right)(?! of)\b", r"@at_\1"),  # a position, not a direction
     (r"\bto the left of\b|\bleft of\b", "@left_of"),
     (r"\bto the right of\b|\bright of\b|\bnext to\b", "@right_of"),
@@ -121,10 +124,12 @@ def classify(word: str) -> str | None:
         return "count"
     if noun in V.SHAPE_WORDS or noun in V.GENERIC_NOUNS:
         return "shape"
-    if noun in V.OCCLUDER_WORDS:
-        return "occluder"
     if word in V.WALL_PLURAL:
         return "walls"
+    if noun in V.OCCLUDER_WORDS:
+        return "occluder"
+    if word in ("onto", "into"):
+        return "onto"
     if noun in V.BACKGROUND_NOUNS:
         return "background"
     if word in _ADJECTIVES:
@@ -229,7 +234,7 @@ class _Reader:
     def _attach_group(self, index: int) -> None:
         mode = self.mode
         subject = self.subject if isinstance(self.subject, list) else []
-        if mode == "hit" and subject:
+        if mode in ("hit", "onto") and subject:
             self.m.hits.extend((s, index) for s in subject)
         elif mode == "hit_by" and self.turn_target:
             self.m.hits.extend((index, t) for t in self.turn_target)
@@ -284,6 +289,8 @@ class _Reader:
         if self.negate:
             self.m.ground = False
         self.negate = False
+        if self.mode == "onto":  # "falls onto the floor" names no second object
+            self.mode = None
 
     def _on_negation(self, word: str) -> None:
         self.negate = True
@@ -320,6 +327,11 @@ class _Reader:
         self._subject_groups(word)
         self.mode, self.subject_has_verb = "hit", True
 
+    def _on_onto(self, word: str) -> None:
+        """'drops onto a box', 'slides into a ball': a hit when an object follows."""
+        if isinstance(self.subject, list) and self.subject and self.mode is None:
+            self.mode = "onto"
+
     def _on_turn(self, word: str) -> None:
         self.turn_target = list(self.last if self.last else self._subject_groups(word))
         self.mode = "turn"
@@ -343,8 +355,11 @@ class _Reader:
             self._end_clause()
         elif word in ("@left_of", "@right_of"):
             self.mode = word
-        elif word == "@wall" and self.mode == "hit":
+        elif word == "@wall" and self.mode in ("hit", "onto"):
             self.mode = None  # hitting a wall of the world is no collision between objects
+        elif word == "@each_other" and self.mode in ("hit", "onto") and isinstance(self.subject, list):
+            self.m.hits.extend((s, None) for s in self.subject)  # "roll into each other": mutual
+            self.mode = None
         elif word in ("@from_left", "@from_right"):
             side = word.removeprefix("@from_")
             for index in self._subject_groups(word):

@@ -109,7 +109,7 @@ COORDINATION_WORDS = ("and", "then", "while")
 # Words that carry no meaning for the scene ("the", "with", ...). The captioner's connective
 # words are here too, so that its captions parse back.
 STOP_WORDS = frozenset("""
-the of to with in on onto into at by from its their them is are be being been gets get got there
+the of to with in on at by from its their them is are be being been gets get got there
 this these those some each other another together across along around toward towards through past
 over scene video clip shows showing where out off away again repeatedly before later finally first
 second third until both all lands land landing settle settles settling comes come coming stop stops
@@ -150,7 +150,7 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     "motions": tuple(MOTION_WORDS),
     "directions": tuple(DIRECTION_WORDS),
     "relations": ("left of", "right of", "next to", "on top of") + tuple(RELATION_WORDS),
-    "collisions": HIT_WORDS,
+    "collisions": HIT_WORDS + ("onto", "into", "each other"),
     "color changes": TURN_WORDS,
     "occluders": ("behind",) + tuple(OCCLUDER_WORDS),
     "occluder colors": tuple(OCCLUDER_COLORS),
