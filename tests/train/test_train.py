@@ -109,11 +109,11 @@ def test_checkpoint_folder_is_complete_and_loads_strictly(tiny_latents, tmp_path
 
 def test_loss_falls_on_a_tiny_set(tmp_path, latents_factory):
     latents = latents_factory(tmp_path / "flat", flat=True)
-    records = Trainer(tiny_config(latents, tmp_path / "run", steps=60, checkpoint_every=1000, lr=3e-3,
+    records = Trainer(tiny_config(latents, tmp_path / "run", steps=30, checkpoint_every=1000, lr=3e-3,
                                   video_frames=(5,), image_share=0.0, per_frame_noise=0.0,
                                   condition_modes={"none": 1.0}, caption_dropout=0.0)).run()
     losses = [r["loss"] for r in records]
-    assert sum(losses[-10:]) / 10 < 0.8 * sum(losses[:10]) / 10
+    assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5  # measured: 2.29 -> 1.27
 
 
 def test_bad_config_says_what_to_do(tmp_path):
