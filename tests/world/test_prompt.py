@@ -189,3 +189,18 @@ def test_walls_and_screen_of_the_view_are_not_occluders():
 def test_the_same_object_named_again_is_not_a_new_one():
     meaning = read_prompt("a red ball rolls to the right. the red ball hits a blue box")
     assert len(meaning.groups) == 2 and meaning.hits == [(0, 1)]
+
+
+def test_different_colours_give_each_object_its_own():
+    spec = parse_prompt("three balls of different colours bounce")
+    assert [o.shape for o in spec.objects] == ["circle"] * 3 and len({o.color for o in spec.objects}) == 3
+    spec = parse_prompt("a red ball and four colourful cubes")
+    assert spec.objects[0].color == "red"
+    assert len({o.color for o in spec.objects[1:]}) == 4 and "red" not in {o.color for o in spec.objects[1:]}
+
+
+def test_open_counts_and_sizes_give_way_to_fit():
+    spec = parse_prompt("big balls bounce to the right")
+    assert 2 <= len(spec.objects) <= 3 and {o.size for o in spec.objects} == {"large"}
+    spec = parse_prompt("six balls")  # sizes were left open: they shrink to fit side by side
+    assert len(spec.objects) == 6 and {o.size for o in spec.objects} == {"small"}

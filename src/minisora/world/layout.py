@@ -84,13 +84,7 @@ def _check_room(plan: ScenePlan, spec: SceneSpec) -> None:
             raise PromptError("with no ground everything falls at the same pace, so nothing can hit anything: "
                               "drop 'no ground'")
         return
-    stacked = {a for a, r, _ in plan.m.relations if r == "above"} | {b for _, r, b in plan.m.relations if r == "below"}
-    row = sum(2 * o.half + GAP for o, g in zip(plan.objects, plan.group_of) if g not in stacked)
-    for gi, (motion, direction) in enumerate(zip(plan.motions, plan.directions)):
-        if direction in ("left", "right") and not plan.enters[gi]:
-            row += {"roll": 0.1, "slide": 0.1, "bounce": _bounce_speed(spec, plan.duration) * plan.duration / 2}.get(
-                motion, 0.0)
-    row += 0.12 * len(plan.hits)
+    row = plan.row_needed()
     if row > spec.world_width - GAP:
         raise PromptError(
             f"{len(plan.objects)} objects of these sizes and motions need {row:.2f} units side by side but the "
@@ -99,16 +93,16 @@ def _check_room(plan: ScenePlan, spec: SceneSpec) -> None:
         )
 
 
-def _bounce_speed(spec: SceneSpec, duration: float) -> float:
+def _bounce_speed(view_width: float, duration: float) -> float:
     """Sideways speed of a bouncing object: about half the view in the clip."""
-    return float(np.clip(0.45 * spec.view_width / duration, 0.06, 0.35))
+    return float(np.clip(0.45 * view_width / duration, 0.06, 0.35))
 
 
 class ScenePlan:
     """Everything decided before placement: each object's attributes, motion and direction."""
 
     def __init__(self, meaning: PromptMeaning, rng: np.random.Generator, duration: float, view_width: float) -> None:
-        self.m, self.duration = meaning, duration
+        self.m, self.duration, self.view_width = meaning, duration, view_width
         groups = [_copy(g) for g in meaning.groups]
         self.hits = list(meaning.hits)
         self.rule_groups = list(meaning.rules)
@@ -122,35 +116,63 @@ class ScenePlan:
             raise PromptError(f"the prompt asks for {total} objects; a scene holds at most {V.MAX_OBJECTS}")
         sized = [g.size is not None for g in groups]
         self._fill_attributes(groups, rng)
-        pan = PAN_SPEED * meaning.camera_speed * duration if meaning.camera else 0.0
-        # what the text left open gives way first when the objects would not fit side by side:
-        # "balls" become two rather than three, then default sizes shrink
-        while sum(g.count * (2 * SIZES[g.size] + GAP) for g in groups) > 0.9 * (view_width + pan):
-            crowds = [g for g, fixed in zip(groups, counted) if not fixed and g.count > 2]
-            free = [g for g, fixed in zip(groups, sized) if not fixed and g.size != "small"]
+        self.motions = [self._motion(i, g, rng) for i, g in enumerate(groups)]
+        self.directions = [self._direction(i, g, rng) for i, g in enumerate(groups)]
+        self.enters = [self._enter_side(g, rng) for g in groups]
+        self.background = meaning.background or str(rng.choice(list(BACKGROUNDS), p=[0.55, 0.15, 0.15, 0.15]))
+        self.walls = meaning.walls and not any(self.enters)
+        camera = meaning.camera if meaning.camera != "pending" else str(rng.choice(["left", "right"]))
+        self.camera_pan = 0.0 if camera is None else PAN_SPEED * meaning.camera_speed * (1 if camera == "right" else -1)
+        self._fit(counted, sized)
+        self._build_objects(rng)
+
+    def row_needed(self) -> float:
+        """Floor width the scene needs: every unstacked object side by side, plus run-ups."""
+        rel = self.m.relations
+        stacked = {a for a, r, _ in rel if r == "above"} | {b for _, r, b in rel if r == "below"}
+        row = sum(g.count * (2 * SIZES[g.size] + GAP) for gi, g in enumerate(self.groups) if gi not in stacked)
+        reach = _bounce_speed(self.view_width, self.duration) * self.duration / 2
+        for gi, (motion, direction) in enumerate(zip(self.motions, self.directions)):
+            if direction in ("left", "right") and not self.enters[gi]:
+                row += {"roll": 0.1, "slide": 0.1, "bounce": reach}.get(motion, 0.0)
+        return row + 0.12 * len(self.hits)
+
+    def _fit(self, counted: list[bool], sized: list[bool]) -> None:
+        """What the text left open gives way when the objects would not fit side by side:
+        "balls" become two rather than three, then default sizes shrink."""
+        width = self.view_width + abs(self.camera_pan) * self.duration
+        while self.m.ground and self.row_needed() > width - GAP:
+            crowds = [g for g, fixed in zip(self.groups, counted) if not fixed and g.count > 2]
+            free = [g for g, fixed in zip(self.groups, sized) if not fixed and g.size != "small"]
             if crowds:
                 crowds[0].count -= 1
             elif free:
                 largest = max(free, key=lambda g: SIZES[g.size])
                 largest.size = "medium" if largest.size == "large" else "small"
             else:
-                break  # the counts and sizes were asked for: _check_room explains
-        self.motions = [self._motion(i, g, rng) for i, g in enumerate(groups)]
-        self.directions = [self._direction(i, g, rng) for i, g in enumerate(groups)]
-        self.enters = [self._enter_side(g, rng) for g in groups]
+                return  # the counts and sizes were asked for: _check_room explains
+
+    def _build_objects(self, rng: np.random.Generator) -> None:
         self.members: list[list[int]] = []  # object indices of each group
         self.objects: list[ObjectSpec] = []
         self.group_of: list[int] = []
-        for gi, g in enumerate(groups):
+        for gi, g in enumerate(self.groups):
             self.members.append(list(range(len(self.objects), len(self.objects) + g.count)))
-            for _ in range(g.count):
-                self.objects.append(ObjectSpec(shape=g.shape, color=g.color, size=g.size, material=g.material))
+            for color in self._member_colors(g, rng):
+                self.objects.append(ObjectSpec(shape=g.shape, color=color, size=g.size, material=g.material))
                 self.group_of.append(gi)
         self.rules = [(k, color) for gi, color in self.rule_groups for k in self.members[gi]]
-        self.background = meaning.background or str(rng.choice(list(BACKGROUNDS), p=[0.55, 0.15, 0.15, 0.15]))
-        self.walls = meaning.walls and not any(self.enters)
-        camera = meaning.camera if meaning.camera != "pending" else str(rng.choice(["left", "right"]))
-        self.camera_pan = 0.0 if camera is None else PAN_SPEED * meaning.camera_speed * (1 if camera == "right" else -1)
+
+    def _member_colors(self, g: Group, rng: np.random.Generator) -> list[str]:
+        """One colour for the group, or, for "balls of different colours", one each."""
+        if not g.mixed:
+            return [g.color] * g.count
+        free = [c for c in PALETTE if c not in self.taken]
+        if len(free) < g.count - 1:
+            raise PromptError(f"'{g.words}': not enough distinct colours left for {g.count} objects")
+        others = [str(c) for c in rng.choice(free, size=g.count - 1, replace=False)]
+        self.taken.update(others)
+        return [g.color, *others]
 
     def _complete_hits(self, groups: list[Group], rng: np.random.Generator) -> None:
         """Every colour rule needs a hit, every hit a hitter and a target: add what is missing."""
@@ -170,7 +192,7 @@ class ScenePlan:
         self.hits = list(dict.fromkeys(completed))
 
     def _fill_attributes(self, groups: list[Group], rng: np.random.Generator) -> None:
-        taken = {g.color for g in groups if g.color}
+        taken = self.taken = {g.color for g in groups if g.color}
         for index, color in self.rule_groups:
             if groups[index].color == color:
                 raise PromptError(f"'{groups[index].words}' is {color} already, so it cannot turn {color}: "
@@ -332,7 +354,11 @@ def _launch(obj, motion, sign, spec, duration, speed, rng) -> float:
         return travel
     if motion == "bounce":
         obj.y = rng.uniform(max(floor + obj.half + 0.25, 0.45 * spec.view_height), max(top, 0.5))
-        obj.vx = sign * _bounce_speed(spec, duration) * speed
+        # two landings must fit in the clip: the first after t1, the second after t1 * (1 + 2e)
+        e = MATERIALS[obj.material].restitution
+        t1 = 0.8 * duration / (1 + 2 * e)
+        obj.y = min(obj.y, floor + obj.half + max(0.5 * GRAVITY * t1 * t1, 0.05))
+        obj.vx = sign * _bounce_speed(spec.view_width, duration) * speed
         return abs(obj.vx) * duration / 2
     if motion == "fall":
         obj.y = top - rng.uniform(0.0, 0.08)

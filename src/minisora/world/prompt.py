@@ -36,6 +36,7 @@ class Group:
     directions: list[str] = field(default_factory=list)
     speed: float = 1.0
     enter: str | None = None  # "left" / "right": starts outside the view on that side
+    mixed: bool = False  # "of different colours": each object its own colour
     words: str = ""  # the noun phrase as written, for error messages
 
     @property
@@ -86,6 +87,8 @@ _PHRASES = [  # multi-word phrases rewritten to one token before reading (longes
     (r"\boff (?:the |a )?walls?\b", "off @wall"),
     (r"\b(?:across|on|of|off|over|leaves?|exits?|into) the (?:screen|frame|view)\b", "@view"),
     (r"\beach other\b|\bone another\b", "@each_other"),
+    (r"\b(?:of|in|with) (?:different|various|many|all) colou?rs\b", "@mixed"),  # after its noun
+    (r"\b(?:colou?rful|multicolou?red)\b", "@mixed_pre"),  # before its noun
     (r"\b(?:on|at|in|near) the (left|right)(?! of)\b", r"@at_\1"),  # a position, not a direction
     (r"\bto the left of\b|\bleft of\b", "@left_of"),
     (r"\bto the right of\b|\bright of\b|\bnext to\b", "@right_of"),
@@ -203,7 +206,9 @@ class _Reader:
         group = Group(plural=V.is_plural(word), words=" ".join(self.pending + [word]))
         group.shape = V.SHAPE_WORDS.get(noun)
         for adj in self.pending:
-            if adj in V.COUNT_WORDS or adj in V.TOO_MANY_WORDS or adj.isdigit():
+            if adj == "@mixed_pre":
+                group.mixed = True
+            elif adj in V.COUNT_WORDS or adj in V.TOO_MANY_WORDS or adj.isdigit():
                 group.count = _count(adj)
             elif adj in V.SIZE_WORDS:
                 group.size = V.SIZE_WORDS[adj]
@@ -355,6 +360,11 @@ class _Reader:
             self._end_clause()
         elif word in ("@left_of", "@right_of"):
             self.mode = word
+        elif word == "@mixed":
+            for index in self.last:
+                self.m.groups[index].mixed = True
+        elif word == "@mixed_pre":
+            self.pending.append(word)
         elif word == "@wall" and self.mode in ("hit", "onto"):
             self.mode = None  # hitting a wall of the world is no collision between objects
         elif word == "@each_other" and self.mode in ("hit", "onto") and isinstance(self.subject, list):
