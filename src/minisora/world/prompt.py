@@ -311,8 +311,8 @@ class _Reader:
     def _on_motion(self, word: str) -> None:
         motion = V.MOTION_WORDS[word]
         if self.subject == "camera":
-            if motion == "move":
-                return  # "the camera moves left": a pan
+            if motion in ("move", "rest"):
+                return  # "the camera moves left" is a pan; "the camera stays still" is none
             raise PromptError(f"the camera can only pan left or right, not '{word}'")
         for index in self._subject_groups(word):
             group = self.m.groups[index]
@@ -449,9 +449,10 @@ def read_prompt(text: str) -> PromptMeaning:
     reader = _Reader()
     tokens = _split_turn_colours(tokens)
     meaning = reader.read(tokens)
-    meaning.hits = [(a, b) for a, b in meaning.hits if a != -1 or b is None] + [
-        (a, b) for a, b in meaning.hits if a == -1 and not any(h[1] == b and h[0] != -1 for h in meaning.hits)
-    ]
+    # "(-1, t)" stands for "something hits t" ("turns green when hit"): drop it where the
+    # text went on to name the hitter ("... when hit by a blue ball")
+    named = {b for a, b in meaning.hits if a != -1}
+    meaning.hits = [(a, b) for a, b in meaning.hits if a != -1 or b not in named]
     if not meaning.groups:
         raise PromptError(f"'{text}' names no object: say what to show, e.g. 'a red ball', 'two blue boxes'")
     return meaning
