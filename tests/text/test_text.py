@@ -12,19 +12,22 @@ from minisora.text.cache import EmbeddingCache, pad_tokens
 from minisora.text.encoder import TextEncoder, TextEncoderConfig
 
 
+def no_network(*args, **kwargs):
+    raise AssertionError("the text encoder tried to open a network connection")
+
+
 @pytest.fixture(scope="module")
 def encoder():
-    return TextEncoder()
+    """MiniLM loaded once, with every socket connection failing: it must load offline."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", no_network)
+        yield TextEncoder()
 
 
-def test_encoder_loads_offline_without_network(monkeypatch):
+def test_encoder_loads_offline_without_network(encoder, monkeypatch):
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
-
-    def no_network(*args, **kwargs):
-        raise AssertionError("the text encoder tried to open a network connection")
-
     monkeypatch.setattr(socket.socket, "connect", no_network)
-    enc = TextEncoder()
+    enc = encoder
     tokens, mask = enc.encode(["three red balls bounce to the right", ""])
     assert enc.dim == 384
     assert tokens.shape == (2, mask.shape[1], 384) and tokens.dtype == torch.float32
@@ -90,3 +93,28 @@ def test_refine_command_shows_the_refined_prompt():
     prompt_line, refined_line = out.stdout.strip().splitlines()
     assert prompt_line == "prompt: two blue boxes slide left"
     assert refined_line.startswith("refined: ") and "blue" in refined_line
+
+
+@pytest.mark.parametrize("kind", ["bert", "t5"])
+def test_any_hugging_face_encoder_folder_can_replace_minilm(kind, tmp_path):
+    """A tiny random BERT or T5 (encoder half used) saved as a folder loads through the config."""
+    import shutil
+
+    from transformers import BertConfig, BertModel, T5Config, T5Model
+
+    from minisora.text.encoder import packaged_minilm_path
+
+    torch.manual_seed(0)
+    if kind == "bert":
+        model = BertModel(BertConfig(hidden_size=24, num_hidden_layers=1, num_attention_heads=2,
+                                     intermediate_size=32))
+    else:
+        model = T5Model(T5Config(vocab_size=30522, d_model=24, d_kv=8, d_ff=32, num_layers=1,
+                                 num_heads=2, decoder_start_token_id=0))
+    model.save_pretrained(tmp_path)
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        shutil.copy(packaged_minilm_path() / name, tmp_path / name)  # MiniLM's tokenizer, any vocab fits
+    enc = TextEncoder(TextEncoderConfig(path=str(tmp_path)))
+    tokens, mask = enc.encode(["a red ball", "two green boxes fall"])
+    assert enc.dim == 24 and tokens.shape == (2, mask.shape[1], 24)
+    assert torch.isfinite(tokens).all()

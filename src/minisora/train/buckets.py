@@ -99,7 +99,7 @@ class BucketSampler:
         members = self.by_size[(bucket.height, bucket.width)]
         picks = torch.randint(0, len(members), (bucket.batch,), generator=g)
         clips = [self.clips[members[int(i)]] for i in picks]
-        latents = torch.stack([c.latent[:, : bucket.frames] for c in clips])  # (B, C, T', H', W')
+        latents = torch.stack([c.latent[:, : bucket.frames] for c in clips]).float()  # (B, C, T', H', W')
         text, text_mask = self.text.get([self._caption(c, g) for c in clips])
         shift = shift_for_tokens(bucket.tokens(self.patch), cfg.n_ref_tokens)
         t = sample_timesteps(bucket.batch, bucket.frames, shift, cfg.per_frame_noise, generator=g)

@@ -33,7 +33,7 @@ TEXT_CACHE = "text.safetensors"
 
 @dataclass
 class LatentClip:
-    latent: torch.Tensor  # (C, T', H', W') normalised latents
+    latent: torch.Tensor  # (C, T', H', W') normalised latents (float16 once read from a shard)
     captions: list[str]  # the detailed caption first, then short prompts
 
 
@@ -50,7 +50,7 @@ def write_shard(folder: Path, index: int, clips: list[LatentClip]) -> Path:
 def read_shard(path: Path) -> list[LatentClip]:
     with safe_open(str(path), framework="pt") as f:
         captions = json.loads(f.metadata()["captions"])
-        return [LatentClip(f.get_tensor(str(i)).float(), caps) for i, caps in enumerate(captions)]
+        return [LatentClip(f.get_tensor(str(i)), caps) for i, caps in enumerate(captions)]  # float16
 
 
 def write_latents(folder: str | Path, clips: Iterable[LatentClip], text: EmbeddingCache,
