@@ -57,6 +57,7 @@ class WatermarkConfig:
     threshold: float = 1e-6  # a corrected p-value below this means "marked"
     highpass_sigma: float = 2.0 / 64  # detection high-pass: Gaussian sigma per short side
     clip_mads: float = 1.5  # detection clips the high-passed frame at this many MADs
+    payload_carriers: int = 3  # carriers per payload bit (a sync bit gets what is left, ~1.9)
     chase_bits: int = 6  # payload decoding tries flipping up to this many least-reliable bits
 
     @property
@@ -116,12 +117,18 @@ def make_carriers(config: WatermarkConfig) -> Carriers:
     ]
     uv = np.array([p for p in pairs for _ in range(2)], dtype=np.float64)
     phase = np.tile([0.0, np.pi / 2], len(pairs))
-    if len(uv) < config.n_bits:
-        raise ValueError(f"band {config.band} has {len(uv)} carriers for {config.n_bits} bits; widen it")
+    if len(uv) < config.n_sync + config.payload_carriers * PAYLOAD_BITS:
+        raise ValueError(f"band {config.band} has {len(uv)} carriers, too few for {config.n_sync} sync bits "
+                         f"and {config.payload_carriers} per payload bit; widen it")
     rng = keyed_rng(config.key, "carriers")
     order = rng.permutation(len(uv))
     sign = rng.choice([-1.0, 1.0], len(uv))
-    bit = np.arange(len(uv)) % config.n_bits
+    # the payload bits get `payload_carriers` each (their CRC must hold on every bit), the sync
+    # bits share the rest round robin
+    n_payload = config.payload_carriers * PAYLOAD_BITS
+    bit = np.empty(len(uv), np.int64)
+    bit[:n_payload] = config.n_sync + np.arange(n_payload) % PAYLOAD_BITS
+    bit[n_payload:] = np.arange(len(uv) - n_payload) % config.n_sync
     return Carriers(uv[order, 0], uv[order, 1], phase[order], sign, bit, config.n_bits)
 
 
