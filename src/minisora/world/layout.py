@@ -281,10 +281,11 @@ def _place(plan: ScenePlan, spec: SceneSpec, rng: np.random.Generator) -> list[O
     """Positions and velocities for every object, or None when they do not fit this time."""
     stage = (0.0, spec.world_width)
     bands = _relation_bands(plan, stage)
+    pace = rng.uniform(size=len(plan.groups))
     placed: dict[int, ObjectSpec] = {}
     for k in _placement_order(plan):
         for _ in range(PLACE_TRIES):
-            obj = _place_one(plan, spec, k, placed, bands, stage, rng)
+            obj = _place_one(plan, spec, k, placed, bands, stage, pace, rng)
             if obj is not None and all(_clear(obj, other) for other in placed.values()):
                 placed[k] = obj
                 break
@@ -315,7 +316,7 @@ def _relation_bands(plan: ScenePlan, stage: tuple[float, float]) -> dict[int, tu
     return {g: (stage[0] + k * width, stage[0] + (k + 1) * width) for g, k in layer.items()}
 
 
-def _place_one(plan, spec, k, placed, bands, stage, rng) -> ObjectSpec | None:
+def _place_one(plan, spec, k, placed, bands, stage, pace, rng) -> ObjectSpec | None:
     """One object's start: its motion sets height and velocity, the constraints its x."""
     gi, g = plan.group_of[k], plan.groups[plan.group_of[k]]
     base = plan.objects[k]
@@ -327,7 +328,7 @@ def _place_one(plan, spec, k, placed, bands, stage, rng) -> ObjectSpec | None:
         return None
     lo, hi = _leave_room_for_hitters(plan, gi, lo, hi)
     sign = {"left": -1.0, "right": 1.0}.get(direction or "", 0.0)
-    travel = _launch(obj, motion, sign, spec, plan.duration, g.speed, rng)
+    travel = _launch(obj, motion, sign, spec, plan.duration, g.speed, pace[gi], rng)
     row = (g.count - 1) * (2 * obj.half + GAP)  # the group side by side needs this much room
     lo, hi = _leave_travel_room(lo, hi, sign, travel, row)
     obj.x = rng.uniform(*_cell(lo, hi, plan.members[gi].index(k), g.count, 2 * obj.half + GAP))
@@ -343,13 +344,14 @@ def _place_one(plan, spec, k, placed, bands, stage, rng) -> ObjectSpec | None:
     return obj
 
 
-def _launch(obj, motion, sign, spec, duration, speed, rng) -> float:
-    """Set height and velocity for the motion; return the sideways travel it needs room for."""
+def _launch(obj, motion, sign, spec, duration, speed, pace, rng) -> float:
+    """Set height and velocity for the motion; return the sideways travel it needs room for.
+    `pace` in [0, 1) is drawn once per group, so that a group moves together, not into itself."""
     floor = spec.floor if spec.floor is not None else 0.0
     top = spec.view_height - obj.half - 0.02
     obj.y = floor + obj.half + 1e-4
     if motion in ("roll", "slide"):
-        travel = rng.uniform(0.35, 0.55) * spec.view_width * speed
+        travel = (0.35 + 0.2 * pace) * spec.view_width * speed
         obj.vx = sign * _launch_speed(obj, travel)
         return travel
     if motion == "bounce":
@@ -366,9 +368,9 @@ def _launch(obj, motion, sign, spec, duration, speed, rng) -> float:
         return abs(obj.vx) * duration / 2
     if motion == "fly":
         obj.y = floor + obj.half + 0.02
-        rise = min(rng.uniform(0.35, 0.55) * spec.view_height, top - obj.y)
+        rise = min((0.35 + 0.2 * pace) * spec.view_height, top - obj.y)
         obj.vy = math.sqrt(2 * GRAVITY * max(rise, 0.1)) * min(speed, 1.0)
-        travel = rng.uniform(0.3, 0.45) * spec.view_width * speed
+        travel = (0.3 + 0.15 * pace) * spec.view_width * speed
         obj.vx = sign * travel / (2 * obj.vy / GRAVITY)
         return travel
     return 0.0  # rest: a direction names the side it rests on (see _leave_travel_room)
