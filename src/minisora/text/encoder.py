@@ -21,7 +21,7 @@ NULL_CAPTION = ""  # the unconditional caption for classifier-free guidance
 @dataclass(frozen=True)
 class TextEncoderConfig:
     path: str = ""  # a Hugging Face-format folder; "" = the packaged all-MiniLM-L6-v2
-    max_tokens: int = 128  # longer captions are truncated
+    max_tokens: int = 256  # longer captions are truncated (world captions: median 54, max 165 measured)
 
 
 def packaged_minilm_path() -> Path:
