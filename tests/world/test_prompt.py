@@ -204,3 +204,14 @@ def test_open_counts_and_sizes_give_way_to_fit():
     assert 2 <= len(spec.objects) <= 3 and {o.size for o in spec.objects} == {"large"}
     spec = parse_prompt("six balls")  # sizes were left open: they shrink to fit side by side
     assert len(spec.objects) == 6 and {o.size for o in spec.objects} == {"small"}
+
+
+def test_punctuation_case_and_odd_input():
+    assert len(parse_prompt("Three RED balls \u2014 bounce!").objects) == 3
+    assert len(parse_prompt("\u201ca red-ball rolls left-ward\u201d").objects) == 1
+    with pytest.raises(PromptError, match="whole numbers"):
+        parse_prompt("2.5 balls")
+    with pytest.raises(PromptError, match="empty"):
+        parse_prompt("   ")
+    with pytest.raises(PromptError, match="'dragön'"):
+        parse_prompt("a dragön")

@@ -106,8 +106,11 @@ def tokenize(text: str) -> list[str]:
     """Lower-case words, commas kept as clause breaks, phrases joined, digits kept."""
     if not isinstance(text, str) or not text.strip():
         raise PromptError("the prompt is empty: describe a scene, e.g. 'three red balls bounce to the right'")
-    low = text.lower().replace("-", " ").replace("'s", "")
-    low = re.sub(r"[;:.!?()]", ",", low)
+    low = text.lower().replace("-ward", "ward").replace("'s", "")
+    if re.search(r"\d+[.,]\d", low):
+        raise PromptError("counts are whole numbers from 1 to 6, e.g. 'three balls' or '3 balls'")
+    low = re.sub(r"[;:.!?()\[\]\u2013\u2014]", ",", low)  # sentence breaks, dashes included
+    low = re.sub(r"[^\w,@ ]|_", " ", low)  # quotes, hyphens, apostrophes: word breaks
     low = re.sub(r",", " , ", low)
     for pattern, repl in _PHRASES:
         low = re.sub(pattern, repl, low)
