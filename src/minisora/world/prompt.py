@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 
 from minisora.world import vocabulary as V
 from minisora.world.spec import SceneSpec
+from minisora.world.vocabulary import VOCABULARY
+
+__all__ = ["VOCABULARY", "Group", "OccluderText", "PromptError", "PromptMeaning", "parse_prompt", "read_prompt"]
 
 
 class PromptError(ValueError):
@@ -59,12 +62,18 @@ class OccluderText:
 
 @dataclass
 class PromptMeaning:
+    """What a prompt says, by group index; what it leaves open stays None for the layout.
+
+    Conventions: a hitter of -1 is "something" ("turns green when hit"); a target of None is
+    "each other" ("two balls collide"); camera and Group.enter are "pending" when the text names
+    the act but not the side ("the camera pans", "a ball enters")."""
+
     groups: list[Group] = field(default_factory=list)
-    relations: list[tuple[int, str, int]] = field(default_factory=list)  # (a, "left_of", b)
-    hits: list[tuple[int, int | None]] = field(default_factory=list)  # (hitter, target); None: each other
+    relations: list[tuple[int, str, int]] = field(default_factory=list)  # (a, left_of/right_of/above/below, b)
+    hits: list[tuple[int, int | None]] = field(default_factory=list)  # (hitter, target)
     rules: list[tuple[int, str]] = field(default_factory=list)  # (group hit, colour it turns)
     occluders: list[OccluderText] = field(default_factory=list)
-    camera: str | None = None  # "left" / "right"
+    camera: str | None = None  # "left" / "right" / "pending"
     camera_speed: float = 1.0
     background: str | None = None
     ground: bool = True
