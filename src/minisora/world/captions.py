@@ -10,7 +10,7 @@ parser's vocabulary (`vocabulary.py`) and avoids numbers, so captions parse back
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -90,6 +90,7 @@ class _Group:
     size: str
     material: str
     motion: ObjectMotion
+    areas: set[str] = field(default_factory=set)  # where its members start: left / middle / right
 
 
 def _groups(spec: SceneSpec, motions: list[ObjectMotion]) -> list[_Group]:
@@ -100,6 +101,7 @@ def _groups(spec: SceneSpec, motions: list[ObjectMotion]) -> list[_Group]:
         if key not in groups:
             groups[key] = _Group([], obj.shape, obj.color, obj.size, obj.material, m)
         groups[key].members.append(k)
+        groups[key].areas.add(m.start_area)
     return list(groups.values())
 
 
@@ -128,9 +130,14 @@ def _names(spec: SceneSpec) -> list[str]:
 
 
 def _ordinal(index: int, count: int) -> str:
-    if count <= 3:
-        return ("leftmost", "middle", "rightmost")[index if index == 0 or count == 3 else 2]
-    return ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")[index]
+    """Twins are told apart by where they start: leftmost, middle / second, third ..., rightmost."""
+    if index == 0:
+        return "leftmost"
+    if index == count - 1:
+        return "rightmost"
+    if count == 3:
+        return "middle"
+    return ("second", "third", "fourth", "fifth", "sixth", "seventh")[index - 1]
 
 
 def _count_word(n: int, next_word: str) -> str:
@@ -196,6 +203,7 @@ def _group_sentence(g: _Group, seen: set[tuple]) -> str:
         text += "" if m.direction else " down"
     if not m.enters:
         place = "in the middle" if m.start_area == "middle" else f"on the {m.start_area}"
+        place = "across the view" if len(g.areas) > 1 else place
         place = f"out of view {place}" if m.hidden_at_start else place
         height = {"floor": "on the floor", "top": "near the top", "air": "in the air"}[m.start_height]
         text += f", starting {height} {place}" if m.verb != "rest" else f" {height} {place}"
@@ -260,7 +268,8 @@ def _occluder_sentences(spec, traj, groups, names) -> list[str]:
             sentences.append(f"there is a {color} {kind} {place}.")
             continue
         k, always = hidden[0]
-        verb = "is hidden behind" if always else "passes behind"
+        verb = "passes behind" if not always else (
+            "is partly hidden behind" if 2 * spec.objects[k].half > occ.width else "is hidden behind")
         sentences.append(f"{names[k]} {verb} a {color} {kind} {place}.")
         for k, always in hidden[1:]:
             sentences.append(f"{names[k]} {'is hidden' if always else 'passes'} behind the {kind} too.")

@@ -117,7 +117,7 @@ stopping halt halts starting start starts begin begins beginning end ends ending
 meanwhile frame within seen visible hidden briefly continues continue keeps keep remains remain
 centre center middle top bottom near far corner edge so several few many multiple leftmost rightmost
 fourth fifth sixth follow follows more than view leave leaves leaving exit exits frame twice touching
-touches touch times air starts started too also
+touches touch times air starts started too also partly number
 """.split())
 
 # canonical spellings the captioner uses (the parser accepts every synonym above)
