@@ -107,3 +107,11 @@ def test_bad_configs_and_splits_are_refused():
         sample_scene(0, SamplerConfig(colors={"mauve": 1.0}))
     with pytest.raises(ValueError, match="min"):
         sample_scene(0, SamplerConfig(min_objects=5, max_objects=2))
+
+
+def test_a_config_with_only_heldout_pairs_has_no_train_scenes():
+    color, shape = sorted(HELDOUT_COLOR_SHAPE)[0]
+    with pytest.raises(RuntimeError, match="no train scene"):
+        sample_scene(0, SamplerConfig(max_objects=1, colors={color: 1.0}, shapes={shape: 1.0}))
+    assert is_heldout(sample_scene(0, SamplerConfig(max_objects=1, colors={color: 1.0}, shapes={shape: 1.0}),
+                                   split="heldout"))
