@@ -150,3 +150,18 @@ def test_bf16_weights_and_autocast_agree_with_fp32():
     scale = reference.abs().mean()
     assert (autocast - reference).abs().mean() < 0.05 * scale
     assert (direct - reference).abs().mean() < 0.05 * scale
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", ["world-s", "world-m", "base-l", "base-xl"])
+def test_every_preset_runs_forward_and_backward(preset):
+    cfg = DIT_PRESETS[preset]
+    model = DiT(cfg)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1, cfg.latent_channels, 2, 4, 6, generator=g)
+    text, mask = torch.randn(1, 7, cfg.text_dim, generator=g), torch.ones(1, 7, dtype=torch.bool)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        v = model(x, torch.tensor([[0.3, 0.9]]), text, mask)
+    assert v.shape == x.shape and torch.equal(v, torch.zeros_like(v))  # adaLN-Zero start
+    v.float().sub(x).pow(2).mean().backward()
+    assert model.final.linear.weight.grad.abs().sum() > 0
