@@ -1,8 +1,11 @@
 """The world's language: every word the prompt parser understands, and what it means.
 
-One table, shared by the parser (text -> scene), the captioner (scene -> text), the scene
-sampler and, later, prompt refinement and the benchmark, so that all of them speak exactly the
-same small language. Each entry maps a surface word to a (kind, value) pair.
+Shared by the parser (text -> scene), the captioner (scene -> text), the scene sampler, prompt
+refinement and the benchmark's claims, so that all of them speak exactly the same small
+language, as CLEVR's questions are generated from and parsed against one closed vocabulary.
+Each table maps surface words (every inflection listed, nothing guessed by stemming) to the
+spec's values; `VOCABULARY` lists them by kind and `VOCABULARY_SUMMARY` is the short form that
+error messages show.
 """
 
 from __future__ import annotations
