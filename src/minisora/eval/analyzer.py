@@ -124,7 +124,7 @@ def analyze(
         TrackerConfig(
             gravity_px=GRAVITY * scale / fps**2,
             min_area=0.15 * 2 * smallest**2,  # 15% of the smallest triangle
-            max_half=max(SIZES.values()) * scale,
+            half_sizes=tuple(h * scale for h in SIZES.values()),
         )
     )
     for t in range(n):

@@ -28,7 +28,7 @@ MIN_CHROMA = 35.0  # a background pixel is this far from grey at most (dusk's to
 MIN_AREA = 2.0  # px of coverage: smaller blobs are noise or slivers at an edge
 
 # Area of each shape drawn in its square box of half-extent r, over r^2.
-_AREA_PER_R2 = {"circle": np.pi, "square": 4.0, "triangle": 2.0}
+AREA_PER_R2 = {"circle": np.pi, "square": 4.0, "triangle": 2.0}
 
 
 @dataclass
@@ -121,23 +121,31 @@ def coverage_of(frame: np.ndarray, color: str) -> np.ndarray:
 def find_blobs(frame: np.ndarray) -> list[Blob]:
     """Every palette-coloured blob in a frame (H, W, 3) uint8."""
     best_k, best_alpha = unmix(frame)
-    height, width = best_alpha.shape
     core = best_alpha >= CORE_ALPHA
-    blobs: list[Blob] = []
-    owner = np.full((height, width), -1, np.int64)  # which blob claimed a rim pixel
+    labels = np.zeros(core.shape, np.int64)  # one id per core region, across colours
+    regions: list[tuple[str, int]] = []
     for k, name in enumerate(COLOR_NAMES):
         mask = core & (best_k == k)
-        if not mask.any():
-            continue
-        labels, count = ndimage.label(mask)
-        alpha_k = None
-        for index in range(1, count + 1):
-            region = labels == index
-            if alpha_k is None:
-                alpha_k = coverage_of(frame, name)
-            blob = _blob_from_region(name, region, alpha_k, owner, len(blobs))
-            if blob is not None:
-                blobs.append(blob)
+        if mask.any():
+            colour_labels, count = ndimage.label(mask)
+            labels[mask] = colour_labels[mask] + len(regions)
+            regions += [(name, len(regions) + i + 1) for i in range(count)]
+    if not regions:
+        return []
+    # a rim pixel belongs to the nearest core, so two objects a pixel apart split it fairly
+    _, (near_r, near_c) = ndimage.distance_transform_edt(labels == 0, return_indices=True)
+    nearest = labels[near_r, near_c]
+    owner = np.full(core.shape, -1, np.int64)  # index into `blobs` of each pixel's blob
+    blobs: list[Blob] = []
+    coverage: dict[str, np.ndarray] = {}
+    for name, label in regions:
+        if name not in coverage:
+            coverage[name] = coverage_of(frame, name)
+        blob = _blob_from_region(
+            name, labels == label, nearest == label, coverage[name], owner, len(blobs)
+        )
+        if blob is not None:
+            blobs.append(blob)
     return [b for i, b in enumerate(blobs) if not _is_seam(b, i, owner)]
 
 
@@ -153,9 +161,9 @@ def _is_seam(blob: Blob, index: int, owner: np.ndarray) -> bool:
     return bool(others.mean() > 0.3) if others.size else False
 
 
-def _blob_from_region(name, region, alpha_k, owner, index) -> Blob | None:
+def _blob_from_region(name, region, closest, alpha_k, owner, index) -> Blob | None:
     # the anti-aliased rim is one pixel wide: take it with the colour's own coverage
-    grown = ndimage.binary_dilation(region, structure=np.ones((3, 3), bool)) & (owner < 0)
+    grown = ndimage.binary_dilation(region, structure=np.ones((3, 3), bool)) & closest
     grown &= (alpha_k >= EDGE_ALPHA) | region
     owner[grown] = index
     rows, cols = np.nonzero(grown)
@@ -179,7 +187,7 @@ def describe(name: str, rows: np.ndarray, cols: np.ndarray, alpha: np.ndarray, c
     blob = Blob(name, area, (cx, cy), extent, clipped, None, None, rows, cols, alpha)
     blob.shape = classify_shape(blob, tolerance=0.1 if any(clipped) else 0.2)
     if blob.shape is not None:
-        blob.half = float(np.sqrt(area / _AREA_PER_R2[blob.shape]))
+        blob.half = float(np.sqrt(area / AREA_PER_R2[blob.shape]))
     return blob
 
 

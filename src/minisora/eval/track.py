@@ -11,13 +11,14 @@ half-hidden object keeps the shape it showed when whole.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from minisora.eval.segment import Blob, describe
+from minisora.eval.segment import AREA_PER_R2, Blob, describe
 
 _NO_MATCH = 1e6
 
@@ -68,7 +69,7 @@ class Track:
 class TrackerConfig:
     gravity_px: float  # pixels per frame^2, downward
     min_area: float  # px: blobs smaller than this are dropped (codec noise, slivers)
-    max_half: float  # px: the largest object's half-extent (bounds for merging pieces)
+    half_sizes: tuple[float, ...]  # px: the half-extent of each object size
 
 
 class Tracker:
@@ -134,38 +135,49 @@ class Tracker:
 
     # -- fixing blobs with the predictions --------------------------------------------------------
     def _split_touching(self, blobs: list[Blob], predictions) -> list[Blob]:
-        """A shapeless blob holding the predictions of several same-coloured tracks is split."""
+        """A shapeless blob that holds several same-coloured objects (touching, or a row of them
+        entering together) is split into as many as its area and the predictions say."""
         out = []
         for blob in blobs:
-            inside = [
-                (t, predictions[t.id])
-                for t in self.tracks
-                if t.last_color == blob.color
-                and blob.shape is None
-                and _contains(blob, predictions[t.id], 1.0)
-            ]
-            if len(inside) < 2:
+            if blob.shape is not None:
                 out.append(blob)
                 continue
-            centers = np.array([p for _, p in inside])  # (k, 2)
-            halves = np.array([t.half() or 4.0 for t, _ in inside])  # (k,)
-            points = np.stack([blob.cols + 0.5, blob.rows + 0.5], 1)  # (n, 2)
-            # each pixel goes to the object whose outline (a disc of its size) it is deepest in
-            depth = np.sqrt(((points[:, None, :] - centers[None]) ** 2).sum(-1)) - halves[None]
-            nearest = np.argmin(depth, 1)
-            for k in range(len(inside)):
-                keep = nearest == k
-                if keep.any():
-                    out.append(
-                        describe(
-                            blob.color,
-                            blob.rows[keep],
-                            blob.cols[keep],
-                            blob.alpha[keep],
-                            blob.clipped,
-                        )
-                    )
+            inside = [
+                t
+                for t in self.tracks
+                if t.last_color == blob.color and _contains(blob, predictions[t.id], 1.0)
+            ]
+            single = self._single_object(blob)
+            k = len(inside)
+            if single is not None:
+                half, shape = single
+                k = max(k, math.ceil(blob.area / (AREA_PER_R2[shape] * half**2) - 0.2))
+            if k < 2:
+                out.append(blob)
+                continue
+            seeds = (
+                np.array([predictions[t.id] for t in inside])
+                if len(inside) == k
+                else _slice_seeds(blob, k)
+            )
+            out += _lloyd_split(blob, seeds, single[0] if single else 4.0)
         return out
+
+    def _single_object(self, blob: Blob) -> tuple[float, str] | None:
+        """Half-extent and shape of one object of this blob's colour, if it can be told: the
+        largest such track seen whole (the cautious choice: fewer splits), else, for a row of
+        objects (wide, one real object size tall, not cut at the top or bottom), its height."""
+        known = [t for t in self.tracks if t.last_color == blob.color and t.half() is not None]
+        if known:
+            track = max(known, key=lambda t: t.half())
+            return track.half(), track.shape() or "circle"
+        half = blob.height / 2
+        sizes = self.config.half_sizes
+        one_size = any(abs(half / h - 1) < 0.15 for h in sizes)
+        if blob.clipped[1] or blob.clipped[3] or blob.width < 1.3 * blob.height or not one_size:
+            return None
+        fill = blob.area / max(blob.width * blob.height, 1e-6)
+        return half, "square" if fill > 0.9 else "triangle" if fill < 0.62 else "circle"
 
     def _merge_pieces(self, blobs: list[Blob], predictions) -> list[Blob]:
         """Same-coloured pieces that together fit one track's box (cut by an occluder) are merged."""
@@ -217,6 +229,46 @@ class Tracker:
             for frame, blob in track.blobs.items():  # final centres with the track's shape and size
                 track.centers[frame] = blob.center(track.half(), track.shape())
         return kept
+
+
+def _slice_seeds(blob: Blob, k: int) -> np.ndarray:
+    """k starting centres: the mass centres of k equal-mass slices along the blob's long axis."""
+    points = np.stack([blob.cols + 0.5, blob.rows + 0.5], 1)  # (n, 2)
+    axis = 0 if blob.width >= blob.height else 1
+    order = np.argsort(points[:, axis])
+    mass = np.cumsum(blob.alpha[order]) / blob.alpha.sum()
+    slices = np.minimum((mass * k).astype(int), k - 1)
+    return np.array(
+        [
+            np.average(points[order][slices == i], 0, blob.alpha[order][slices == i])
+            if (slices == i).any()
+            else points[order][0]
+            for i in range(k)
+        ]
+    )
+
+
+def _lloyd_split(blob: Blob, seeds: np.ndarray, half: float, iterations: int = 6) -> list[Blob]:
+    """Split a blob among seeds: each pixel to the nearest centre, centres to their pixels'
+    mass centre, repeated; for equal touching objects the cut settles on the contact line."""
+    points = np.stack([blob.cols + 0.5, blob.rows + 0.5], 1)  # (n, 2)
+    centers = np.array(seeds, np.float64)
+    for _ in range(iterations):
+        nearest = np.argmin(((points[:, None, :] - centers[None]) ** 2).sum(-1), 1)
+        for i in range(len(centers)):
+            mine = nearest == i
+            if mine.any():
+                centers[i] = np.average(points[mine], 0, blob.alpha[mine])
+    pieces = []
+    for i in range(len(centers)):
+        keep = nearest == i
+        if blob.alpha[keep].sum() >= 0.25 * half * half:
+            pieces.append(
+                describe(
+                    blob.color, blob.rows[keep], blob.cols[keep], blob.alpha[keep], blob.clipped
+                )
+            )
+    return pieces
 
 
 def _contains(blob: Blob, point: np.ndarray, margin: float) -> bool:
