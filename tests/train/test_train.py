@@ -121,3 +121,9 @@ def test_bad_config_says_what_to_do(tmp_path):
         TrainConfig().validate()
     with pytest.raises(FileNotFoundError, match="minisora train --world"):
         Trainer(TrainConfig(latents=str(tmp_path / "none"), out=str(tmp_path / "run")))
+
+
+def test_bf16_autocast_training_runs(tiny_latents, tmp_path):
+    records = Trainer(tiny_config(tiny_latents, tmp_path / "run", steps=3, bf16=True)).run()
+    assert all(torch.isfinite(torch.tensor(r["loss"])) for r in records)
+    assert all(p.dtype == torch.float32 for p in Trainer(tiny_config(tiny_latents, tmp_path / "run")).model.parameters())
