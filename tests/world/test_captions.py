@@ -108,3 +108,12 @@ def test_short_prompts_vary_with_the_seed():
     for prompt in variants:
         spec_back = parse_prompt(prompt)
         assert [(o.shape, o.color) for o in spec_back.objects[:3]] == [("circle", "red")] * 3
+
+
+def test_entering_and_leaving_are_described():
+    spec, traj = _clip(parse_prompt("a red ball enters from the left", seed=1))
+    assert "rolls in from the left" in caption_clip(spec, traj)
+    spec, traj = _clip(parse_prompt("a blue box slides to the right and leaves the view", seed=1))
+    caption = caption_clip(spec, traj)
+    assert "leaves the view on the right" in caption
+    assert read_prompt(caption).groups[0].leave == "right"

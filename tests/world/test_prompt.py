@@ -215,3 +215,14 @@ def test_punctuation_case_and_odd_input():
         parse_prompt("   ")
     with pytest.raises(PromptError, match="'dragön'"):
         parse_prompt("a dragön")
+
+
+@pytest.mark.parametrize("text, side", [("a ball rolls to the right and leaves the view", "right"),
+                                        ("a box leaves the frame on the left", "left")])
+def test_leaving_the_view(text, side):
+    spec = parse_prompt(text, seed=2)
+    (obj,) = spec.objects
+    traj = simulate(spec)
+    x_end = traj.positions[-1, 0, 0] - traj.camera_x[-1]
+    assert spec.walls is False and obj.x - obj.half >= 0 and obj.x + obj.half <= spec.view_width
+    assert (x_end - obj.half >= spec.view_width) if side == "right" else (x_end + obj.half <= 0)

@@ -33,6 +33,7 @@ class ObjectMotion:
     start_area: str  # left / middle / right of the first frame
     start_height: str  # floor / air / top
     hidden_at_start: bool = False  # outside the first frame, shown later by the camera
+    leaves: str | None = None  # left / right / bottom: where it goes out of the view for good
 
 
 def describe_motion(spec: SceneSpec, traj: Trajectory, k: int) -> ObjectMotion:
@@ -65,7 +66,22 @@ def describe_motion(spec: SceneSpec, traj: Trajectory, k: int) -> ObjectMotion:
         verb = "bounce" if bounces >= 2 else "fall"
     area = ("left", "middle", "right")[min(max(int(3 * (xs[0] - cam0) / view), 0), 2)]
     height = "floor" if on_floor else ("top" if ys[0] > 0.6 * spec.view_height else "air")
-    return ObjectMotion(verb, direction, enters, bounces, area, height, outside and enters is None)
+    return ObjectMotion(verb, direction, enters, bounces, area, height, outside and enters is None,
+                        _leaves(spec, traj, k))
+
+
+def _leaves(spec: SceneSpec, traj: Trajectory, k: int) -> str | None:
+    """The side an object seen in the clip is out of the view at the end, or None."""
+    half = spec.objects[k].half
+    x, y = traj.positions[:, k, 0] - traj.camera_x, traj.positions[:, k, 1]
+    visible = (x + half > 0) & (x - half < spec.view_width) & (y + half > 0)
+    if visible[-1] or not visible.any():
+        return None
+    if y[-1] + half <= 0:
+        return "bottom"
+    side = "left" if x[-1] + half <= 0 else "right"
+    own = traj.positions[-1, k, 0] - traj.positions[0, k, 0]  # not merely left behind by a pan
+    return side if own * (1 if side == "right" else -1) > MOVE_MIN else None
 
 
 def _direction(traj: Trajectory, k: int) -> str | None:
@@ -97,7 +113,8 @@ def _groups(spec: SceneSpec, motions: list[ObjectMotion]) -> list[_Group]:
     """Objects that look alike and move alike, in the order they first appear in the spec."""
     groups: dict[tuple, _Group] = {}
     for k, (obj, m) in enumerate(zip(spec.objects, motions)):
-        key = (obj.shape, obj.color, obj.size, obj.material, m.verb, m.direction, m.enters, m.hidden_at_start)
+        key = (obj.shape, obj.color, obj.size, obj.material, m.verb, m.direction, m.enters, m.hidden_at_start,
+               m.leaves)
         if key not in groups:
             groups[key] = _Group([], obj.shape, obj.color, obj.size, obj.material, m)
         groups[key].members.append(k)
@@ -204,11 +221,14 @@ def _group_sentence(g: _Group, seen: set[tuple]) -> str:
     if not m.enters:
         place = "in the middle" if m.start_area == "middle" else f"on the {m.start_area}"
         place = "across the view" if len(g.areas) > 1 else place
-        place = f"out of view {place}" if m.hidden_at_start else place
+        place = f"hidden {place}" if m.hidden_at_start else place  # until the camera shows it
         height = {"floor": "on the floor", "top": "near the top", "air": "in the air"}[m.start_height]
         text += f", starting {height} {place}" if m.verb != "rest" else f" {height} {place}"
     if m.floor_bounces >= 2 and m.verb in ("bounce", "fly") and not plural:
         text += f", touching the floor {_times(m.floor_bounces)}"
+    if m.leaves:
+        side = "at the bottom" if m.leaves == "bottom" else f"on the {m.leaves}"
+        text += f", and {'leave' if plural else 'leaves'} the view {side}"
     return text + "."
 
 

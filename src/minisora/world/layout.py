@@ -119,8 +119,9 @@ class ScenePlan:
         self.motions = [self._motion(i, g, rng) for i, g in enumerate(groups)]
         self.directions = [self._direction(i, g, rng) for i, g in enumerate(groups)]
         self.enters = [self._enter_side(g, rng) for g in groups]
+        self.leaves = [self._leave_side(i, g, rng) for i, g in enumerate(groups)]
         self.background = meaning.background or str(rng.choice(list(BACKGROUNDS), p=[0.55, 0.15, 0.15, 0.15]))
-        self.walls = meaning.walls and not any(self.enters)
+        self.walls = meaning.walls and not any(self.enters) and not any(s in ("left", "right") for s in self.leaves)
         camera = meaning.camera if meaning.camera != "pending" else str(rng.choice(["left", "right"]))
         self.camera_pan = 0.0 if camera is None else PAN_SPEED * meaning.camera_speed * (1 if camera == "right" else -1)
         self._fit(counted, sized)
@@ -215,7 +216,7 @@ class ScenePlan:
         if motion == "move":
             motion = {"up": "fly", "down": "fall"}.get(direction or "", horizontal)
         if motion is None:
-            if any(h == index for h, _ in self.hits) or g.enter:
+            if any(h == index for h, _ in self.hits) or g.enter or (g.leave and self.m.ground):
                 motion = horizontal
             elif any(t == index for _, t in self.hits) or self.is_under(index):
                 motion = "rest"
@@ -254,10 +255,22 @@ class ScenePlan:
         rel = self.m.relations
         return any(a == index and r == "above" or b == index and r == "below" for a, r, b in rel)
 
+    def _leave_side(self, index: int, g: Group, rng: np.random.Generator) -> str | None:
+        """'leaves the view': on the side it travels to; with no ground, at the bottom."""
+        if g.leave is None:
+            return None
+        if g.leave != "pending":
+            return g.leave
+        if self.directions[index] in ("left", "right"):
+            return self.directions[index]
+        return "bottom" if not self.m.ground else str(rng.choice(["left", "right"]))
+
     def _direction(self, index: int, g: Group, rng: np.random.Generator) -> str | None:
         motion, direction = self.motions[index], g.direction
         if direction is None and g.enter in ("left", "right"):
             return "right" if g.enter == "left" else "left"
+        if direction is None and g.leave in ("left", "right"):
+            return g.leave
         if motion in ("roll", "slide") and direction not in ("left", "right"):
             return str(rng.choice(["left", "right"]))
         if motion == "fly" and direction is None:
@@ -335,6 +348,8 @@ def _place_one(plan, spec, k, placed, bands, stage, pace, rng) -> ObjectSpec | N
     targets = _hit_target(plan, gi, k, placed)
     if enter:
         return _enter(obj, motion, enter, plan.members[gi].index(k), targets, spec, plan.duration, g.speed, rng)
+    if plan.leaves[gi] in ("left", "right"):
+        return _leave(obj, motion, plan.leaves[gi], spec, plan.duration)
     if targets is not None:
         return _aim(obj, motion, *targets, direction, spec, stage, rng)
     under = [placed[j] for a, r, b in plan.m.relations if r in ("above", "below")
@@ -403,6 +418,21 @@ def _enter(obj, motion, side, position, targets, spec, duration, speed, rng) -> 
         obj.vx = -sign * distance / (2 * obj.vy / GRAVITY)
     else:
         obj.vx = -sign * distance / (0.5 * duration) * speed
+    return obj
+
+
+def _leave(obj: ObjectSpec, motion: str, side: str, spec: SceneSpec, duration: float) -> ObjectSpec:
+    """Fast enough to be out of the view (which may pan) by the end, through `side`."""
+    sign = -1.0 if side == "left" else 1.0
+    view_end = spec.camera_start + spec.camera_pan * duration
+    edge = view_end if sign < 0 else view_end + spec.view_width
+    distance = sign * (edge - obj.x) + obj.half + 0.1
+    if motion in FLOOR_MOTIONS:
+        obj.vx = sign * _launch_speed(obj, distance, arrive=0.2)
+    elif motion == "fly":
+        obj.vx = sign * max(distance / duration, abs(obj.vx))
+    else:
+        obj.vx = sign * distance / (0.7 * duration)
     return obj
 
 

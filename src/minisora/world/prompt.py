@@ -40,6 +40,7 @@ class Group:
     speed: float = 1.0
     enter: str | None = None  # "left" / "right": starts outside the view on that side
     mixed: bool = False  # "of different colours": each object its own colour
+    leave: str | None = None  # "left" / "right" / "pending": goes out of the view on that side
     words: str = ""  # the noun phrase as written, for error messages
 
     @property
@@ -94,7 +95,9 @@ def parse_prompt(
 _PHRASES = [  # multi-word phrases rewritten to one token before reading (longest first)
     (r"\b(?:the )?(?:left|right) wall\b", "@wall"),  # a wall of the world, not an occluder
     (r"\boff (?:the |a )?walls?\b", "off @wall"),
-    (r"\b(?:across|on|of|off|over|leaves?|exits?|into) the (?:screen|frame|view)\b", "@view"),
+    (r"\b(?:leaves?|leaving|exits?|exiting)(?: the (?:screen|frame|view))?\b", "@leave"),
+    (r"\bout of (?:the )?(?:screen|frame|view|picture)\b", "@leave"),
+    (r"\b(?:across|on|of|off|over|into) the (?:screen|frame|view)\b", "@view"),
     (r"\beach other\b|\bone another\b", "@each_other"),
     (r"\b(?:of|in|with) (?:different|various|many|all) colou?rs\b", "@mixed"),  # after its noun
     (r"\b(?:colou?rful|multicolou?red)\b", "@mixed_pre"),  # before its noun
@@ -382,6 +385,13 @@ class _Reader:
         elif word == "@each_other" and self.mode in ("hit", "onto") and isinstance(self.subject, list):
             self.m.hits.extend((s, None) for s in self.subject)  # "roll into each other": mutual
             self.mode = None
+        elif word == "@leave":
+            for index in self._subject_groups(word):
+                self.m.groups[index].leave = self.m.groups[index].leave or "pending"
+            self.mode = "leave"
+        elif word in ("@at_left", "@at_right") and self.mode == "leave":  # "leaves the view on the right"
+            for index in self._subject_groups(word):
+                self.m.groups[index].leave = word.removeprefix("@at_")
         elif word in ("@from_left", "@from_right"):
             side = word.removeprefix("@from_")
             for index in self._subject_groups(word):

@@ -68,6 +68,11 @@ def _check_object(plan: ScenePlan, spec: SceneSpec, traj: Trajectory, k: int, bo
         failures.append(f"object {k} starts outside the view")
     if plan.enters[gi] is not None and (inside[0] or not inside.any()):
         failures.append(f"object {k} does not enter the view")
+    if plan.leaves[gi] is not None:
+        gone = {"left": xs[-1] + obj.half <= traj.camera_x[-1], "bottom": ys[-1] + obj.half <= 0,
+                "right": xs[-1] - obj.half >= traj.camera_x[-1] + spec.view_width}[plan.leaves[gi]]
+        if not gone:
+            failures.append(f"object {k} does not leave the view on the {plan.leaves[gi]}")
     return failures
 
 

@@ -119,7 +119,7 @@ second third until both all lands land landing settle settles settling comes com
 stopping halt halts starting start starts begin begins beginning end ends ending side against moment
 meanwhile frame within seen visible hidden briefly continues continue keeps keep remains remain
 centre center middle top bottom near far corner edge so several few many multiple leftmost rightmost
-fourth fifth sixth follow follows more than view leave leaves leaving exit exits frame twice touching
+fourth fifth sixth follow follows more than view frame twice touching
 touches touch times air starts started too also partly number
 """.split())
 
@@ -141,7 +141,7 @@ VOCABULARY_SUMMARY: dict[str, str] = {
     "events": "hits / collides with ..., which turns <colour>; turns <colour> when hit",
     "occluders": "behind a grey/white/black pillar, post, wall or screen",
     "camera": "the camera pans left/right",
-    "scene": "on a dark/grey background, at dusk/dawn, no ground, no walls",
+    "scene": "on a dark/grey background, at dusk/dawn, no ground, no walls, enters/leaves the view",
 }
 
 VOCABULARY: dict[str, tuple[str, ...]] = {
@@ -159,7 +159,8 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     "occluder colors": tuple(OCCLUDER_COLORS),
     "camera": CAMERA_WORDS + PAN_WORDS,
     "backgrounds": tuple(BACKGROUND_WORDS) + BACKGROUND_NOUNS,
-    "scene": ("no ground", "no floor", "no walls", "enter from the left", "enter from the right"),
+    "scene": ("no ground", "no floor", "no walls", "enter from the left", "enter from the right",
+              "leave the view on the left", "leave the view on the right", "leave", "exit"),
     "speeds": tuple(SPEED_WORDS),
 }
 
