@@ -125,6 +125,26 @@ def cmd_refine(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    import torch
+
+    from minisora.pipeline import GenerateConfig, generate
+    from minisora.pipeline.progress import ProgressBar
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = GenerateConfig(
+        prompt=args.prompt, negative=args.negative, seconds=args.seconds, size=args.size, fps=args.fps,
+        seed=args.seed, steps=args.steps, cfg=args.cfg, sampler=args.sampler, image=args.image,
+        extend=args.extend, backward=args.backward, loop=args.loop,
+        connect=tuple(args.connect) if args.connect else None, edit=args.edit, strength=args.strength,
+        format=args.format, refine=not args.no_refine)
+    with ProgressBar() as bar:
+        result = generate(args.model, config, args.out, vae=args.vae, progress=bar, on_note=print)
+    print(f"wrote {result.path} ({result.frames.shape[0]} frames at {result.fps} fps, {config.mode})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="minisora", description="minisora: text-to-video trained on its own procedural physics world"
@@ -222,6 +242,32 @@ def build_parser() -> argparse.ArgumentParser:
     refine.add_argument("--fps", type=int, default=16)
     refine.add_argument("--seconds", type=float, default=4.0)
     refine.set_defaults(handler=cmd_refine)
+
+    gen = sub.add_parser("generate", help="generate a video with a world model (every prompting mode)")
+    gen.add_argument("prompt")
+    gen.add_argument("--out", type=Path, default=Path("out.mp4"))
+    gen.add_argument("--seconds", type=float, default=None, help="1-60 s generated (default 4; --edit: the clip's)")
+    gen.add_argument("--size", type=parse_size, default=None, help="WIDTHxHEIGHT (default: the input's, or 64x64)")
+    gen.add_argument("--fps", type=int, default=None, help="default: the input's, or 16")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--steps", type=int, default=25)
+    gen.add_argument("--cfg", type=float, default=5.0, help="guidance scale (1 = none)")
+    gen.add_argument("--sampler", choices=("euler", "heun"), default="euler")
+    gen.add_argument("--negative", default="", help="what guidance steers away from")
+    gen.add_argument("--image", type=Path, default=None, help="animate a PNG or JPEG")
+    gen.add_argument("--extend", type=Path, default=None, help="continue this video by --seconds")
+    gen.add_argument("--backward", action="store_true", help="with --extend: generate what came before")
+    gen.add_argument("--loop", action="store_true", help="the last frame flows into the first")
+    gen.add_argument("--connect", type=Path, nargs=2, metavar=("A", "B"), default=None,
+                     help="a transition of --seconds from video A to video B")
+    gen.add_argument("--edit", type=Path, default=None, help="re-generate this video under the prompt")
+    gen.add_argument("--strength", type=float, default=None, help="--edit: 0 keeps the video, 1 ignores it (0.6)")
+    gen.add_argument("--format", choices=("mp4", "gif", "png"), default=None, help="default: from --out")
+    gen.add_argument("--model", type=Path, default=None, help="model folder (default: the shipped model)")
+    gen.add_argument("--vae", type=Path, default=None, help="autoencoder folder (default: the model's)")
+    gen.add_argument("--no-refine", action="store_true", help="condition on the prompt as typed")
+    gen.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    gen.set_defaults(handler=cmd_generate)
 
     ev = sub.add_parser("eval", help="score videos against the claims of their prompts (world benchmark)")
     ev.add_argument("video", nargs="?", type=Path, default=None, help="one video to score (with --prompt)")

@@ -1,0 +1,278 @@
+"""generate(): prompt (and image, or clips) in, a watermarked, signed video out.
+
+    1. check inputs        the request, the output path, the input files (before any model work)
+    2. encode the prompt   refine it into a training-style caption, encode it and the negative
+    3. prepare conditioning  inputs conformed to the output size and the model's frame rate
+    4. denoise             chunk by chunk, each mode a conditioning mask (modes.py, chunks.py)
+    5. decode              each chunk as it is made; the parts resampled to the output's fps
+    6. save_video          watermark, write, sign (the one exit for every output)
+
+Same seed, same video: every chunk draws its noise from a generator seeded by (seed, chunk).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from minisora.pipeline.chunks import (
+    ChunkInputs,
+    ChunkPlan,
+    ChunkResult,
+    TextCondition,
+    evaluations,
+    plan_times,
+    run_chunk,
+)
+from minisora.pipeline.config import DEFAULT_SECONDS, DEFAULT_SIZE, GenerateConfig, GenerationError
+from minisora.pipeline.inputs import (
+    check_size,
+    conform,
+    nearest_size,
+    read_clip,
+    read_image,
+    resample,
+    to_model_fps,
+)
+from minisora.pipeline.model import WorldModel, load_world_model
+from minisora.pipeline.modes import Made, Sources, make, new_frames
+from minisora.pipeline.sound import SoundModel, VideoForSound, check_soundtrack
+
+# (evaluations done, evaluations planned, stage) -> False to cancel
+Progress = Callable[[int, int, str], bool | None]
+MAX_KEPT_SIDE = 256  # an input larger than this is brought to the training scale by default
+
+
+class GenerationCancelled(Exception):
+    """The progress callback asked to stop; nothing was written."""
+
+
+@dataclass
+class Generation:
+    path: Path  # what save_video wrote
+    caption: str  # the refined prompt the model saw
+    mode: str
+    frames: np.ndarray  # (T, H, W, 3) uint8, the output before the watermark
+    fps: int
+    chunks: list[ChunkResult]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return self.frames.shape[0] / self.fps
+
+
+@dataclass
+class _Raw:
+    """Input files as read: frames (T, H, W, 3) uint8 and their frame rates."""
+
+    image: np.ndarray | None = None
+    clip: np.ndarray | None = None
+    clip_fps: float = 16.0
+    second: np.ndarray | None = None
+    second_fps: float = 16.0
+
+
+def generate(model: str | Path | WorldModel | None, prompt: str | GenerateConfig, out: str | Path, *,
+             vae: str | Path | None = None, progress: Progress | None = None,
+             on_note: Callable[[str], None] | None = None, sound: SoundModel | None = None,
+             **options: Any) -> Generation:
+    """Generate a video into `out`. `model`: a loaded WorldModel, a model folder, or None for the
+    shipped default. `prompt`: the prompt (with GenerateConfig fields as keyword options), or a
+    whole GenerateConfig."""
+    config = prompt if isinstance(prompt, GenerateConfig) else GenerateConfig(prompt=prompt, **options)
+    notes: list[str] = []
+
+    def note(message: str) -> None:
+        notes.append(message)
+        if on_note is not None:
+            on_note(message)
+
+    # 1. check inputs
+    out, fmt = check_output(Path(out), config.check().format)
+    raw = read_inputs(config)
+    world = model if isinstance(model, WorldModel) else load_world_model(model, vae)
+    size, fps = output_size(config, raw, world), output_fps(config, raw)
+    seconds = config.seconds if config.seconds is not None else DEFAULT_SECONDS
+    # 2. refine and encode the prompt
+    caption = refine(config, size, seconds, note)
+    note(f"refined prompt: {caption}")
+    text = encode_prompt(world, caption, config.negative)
+    # 3. prepare latents and conditioning: inputs at the output size and the model's frame rate
+    sources = conform_inputs(raw, size, config.model_fps, note)
+    frames = new_frames(seconds, config.model_fps)
+    planned = planned_evaluations(world, config, sources, size, frames)
+    # 4. denoise and 5. decode, chunk by chunk
+    run = chunk_runner(world, config, text, size, progress, planned)
+    with torch.inference_mode():
+        made = make(config.mode, run, sources, frames, config.chunk_latents, config.context_latents,
+                    config.model_fps)
+    video = assemble(made, fps)
+    audio, rate = soundtrack(sound, video, fps, caption, config.seed) if fmt == "mp4" else (None, None)
+    # 6. save_video: watermark, write, sign
+    saved = save(out, fmt, video, fps, audio, rate, world, config, caption)
+    return Generation(saved, caption, config.mode, video, fps, made.chunks, notes)
+
+
+def check_output(out: Path, fmt: str | None) -> tuple[Path, str]:
+    """The output format, and that the output can be written (checked before the work)."""
+    from minisora.media.atomic import check_writable
+    from minisora.provenance.save import output_format
+
+    fmt = output_format(out, fmt)
+    check_writable(out.with_suffix(".png") if fmt == "png" and out.suffix == "" else out)
+    return out, fmt
+
+
+def read_inputs(config: GenerateConfig) -> _Raw:
+    """Read the input files the mode needs; MediaError (with the file name) if one is unusable."""
+    mode, raw = config.mode, _Raw()
+    if config.image is not None:
+        raw.image = read_image(Path(config.image))
+    if mode in ("extend", "extend-backward"):
+        raw.clip, raw.clip_fps = read_clip(Path(config.extend), "--extend", min_frames=2)
+    elif mode == "edit":
+        raw.clip, raw.clip_fps = read_clip(Path(config.edit), "--edit", min_frames=5)
+    elif mode == "connect":
+        first, second = config.connect
+        raw.clip, raw.clip_fps = read_clip(Path(first), "--connect")
+        raw.second, raw.second_fps = read_clip(Path(second), "--connect")
+    return raw
+
+
+def output_size(config: GenerateConfig, raw: _Raw, world: WorldModel) -> tuple[int, int]:
+    """--size, else the first input's size if the model can make it, else the nearest one."""
+    if config.size is not None:
+        return check_size(config.size, world.size_multiple)
+    given = raw.image if raw.image is not None else raw.clip
+    if given is None:
+        return check_size(DEFAULT_SIZE, world.size_multiple)
+    height, width = given.shape[1:3]
+    try:
+        if max(width, height) <= MAX_KEPT_SIDE:
+            return check_size((width, height), world.size_multiple)
+    except GenerationError:
+        pass
+    return check_size(nearest_size(width, height), world.size_multiple)
+
+
+def output_fps(config: GenerateConfig, raw: _Raw) -> int:
+    if config.fps is not None:
+        return config.fps
+    if raw.clip is not None:
+        return int(min(60, max(1, round(raw.clip_fps))))
+    return config.model_fps
+
+
+def refine(config: GenerateConfig, size: tuple[int, int], seconds: float, note: Callable[[str], None]) -> str:
+    """The caption the model sees: the prompt refined in the training captions' style."""
+    if not config.refine:
+        return config.prompt
+    from minisora.text.refine import refine_prompt
+
+    try:
+        refined = refine_prompt(config.prompt, seed=config.seed, width=size[0], height=size[1],
+                                fps=config.model_fps, duration=seconds)
+    except RuntimeError as exc:  # an install without the world's captioner
+        note(f"prompt used as typed ({exc})")
+        return config.prompt
+    return refined.caption
+
+
+def encode_prompt(world: WorldModel, caption: str, negative: str) -> TextCondition:
+    tokens, mask = world.text.encode([caption])  # (1, L, D), (1, L)
+    null_tokens, null_mask = world.text.encode([negative])  # "" is the unconditional caption
+    return TextCondition(tokens, mask, null_tokens, null_mask)
+
+
+def conform_inputs(raw: _Raw, size: tuple[int, int], model_fps: int, note: Callable[[str], None]) -> Sources:
+    src = Sources(clip_fps=raw.clip_fps, second_fps=raw.second_fps)
+    if raw.image is not None:
+        src.image = conform(raw.image, size, "image", note)
+    if raw.clip is not None:
+        src.clip = conform(raw.clip, size, "input clip", note)
+        src.clip_model = to_model_fps(src.clip, raw.clip_fps, model_fps, "input clip", note)
+    if raw.second is not None:
+        src.second = conform(raw.second, size, "second clip", note)
+        src.second_model = to_model_fps(src.second, raw.second_fps, model_fps, "second clip", note)
+    return src
+
+
+def chunk_runner(world: WorldModel, config: GenerateConfig, text: TextCondition, size: tuple[int, int],
+                 progress: Progress | None, planned: int = 0) -> Callable[[ChunkPlan, ChunkInputs], ChunkResult]:
+    """run(plan, inputs) for the timeline: the chunk's seed, sampler settings and progress over
+    `planned` transformer evaluations in all."""
+    strength = config.edit_strength if config.mode == "edit" else None
+    counter = {"chunks": 0, "evals": 0}
+
+    def on_eval() -> None:
+        counter["evals"] += 1
+        if progress is not None and progress(counter["evals"], planned, f"chunk {counter['chunks']}") is False:
+            raise GenerationCancelled("generation cancelled")
+
+    def run(plan: ChunkPlan, inputs: ChunkInputs) -> ChunkResult:
+        counter["chunks"] += 1
+        seed = int(np.random.SeedSequence([config.seed, counter["chunks"]]).generate_state(1)[0])
+        return run_chunk(world, plan, inputs, text, size, steps=config.steps, cfg=config.cfg,
+                         sampler=config.sampler, generator=torch.Generator().manual_seed(seed),
+                         context_noise=config.context_noise, strength=strength, bf16=config.bf16,
+                         keep_latents=config.keep_latents, on_eval=on_eval)
+
+    return run
+
+
+def planned_evaluations(world: WorldModel, config: GenerateConfig, sources: Sources, size: tuple[int, int],
+                        frames: int) -> int:
+    """Transformer evaluations the request takes: the modes run once on blank frames, no model."""
+    strength = config.edit_strength if config.mode == "edit" else None
+    total = 0
+
+    def dry_run(plan: ChunkPlan, inputs: ChunkInputs) -> ChunkResult:
+        nonlocal total
+        total += evaluations(plan_times(world, plan, size, config.steps, strength), config.sampler)
+        blank = np.zeros((plan.new_frames, size[1], size[0], 3), np.uint8)
+        return ChunkResult(plan, blank, plan.mask(), None, 1.0)
+
+    make(config.mode, dry_run, sources, frames, config.chunk_latents, config.context_latents, config.model_fps)
+    return total
+
+
+def assemble(made: Made, fps: int) -> np.ndarray:
+    """The output frames at `fps`: each segment resampled by its own timing, then joined."""
+    if made.loop:
+        (segment,) = made.segments
+        duration = segment.frames.shape[0] / segment.fps - 1 / fps  # the frame after the last is frame 0
+        return resample(segment.frames, segment.fps, fps, continuation=False, duration=duration)
+    parts = [resample(s.frames, s.fps, fps, continuation=s.continuation) for s in made.segments]
+    return np.concatenate(parts)
+
+
+def soundtrack(sound: SoundModel | None, frames: np.ndarray, fps: int, caption: str, seed: int
+               ) -> tuple[np.ndarray | None, int | None]:
+    """The sound model's soundtrack for the frames (issue 9), or silence without one."""
+    if sound is None:
+        return None, None
+    video = VideoForSound(frames, fps, caption, seed)
+    track = check_soundtrack(sound(video), video)
+    return track.samples, track.sample_rate
+
+
+def save(out: Path, fmt: str, frames: np.ndarray, fps: int, audio: np.ndarray | None, rate: int | None,
+         world: WorldModel, config: GenerateConfig, caption: str) -> Path:
+    from minisora import __version__
+    from minisora.provenance import ProvenanceInfo, save_video
+
+    settings = {k: v for k, v in asdict(config).items() if k not in ("prompt", "keep_latents")}
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in settings.items()}
+    settings["connect"] = [str(p) for p in config.connect] if config.connect else None
+    info = ProvenanceInfo(model_name=world.name, model_version=__version__, prompt=caption, seed=config.seed,
+                          steps=config.steps, parameters={"mode": config.mode, "user_prompt": config.prompt,
+                                                          "width": frames.shape[2], "height": frames.shape[1],
+                                                          "fps": fps, **settings})
+    extra = {} if rate is None else {"sample_rate": rate}
+    return save_video(out, frames, fps, audio, info=info, fmt=fmt, **extra).path
