@@ -67,6 +67,7 @@ class SamplerConfig:
     p_hit: float = 0.15  # a collision between two groups, without a rule
     p_relation: float = 0.2  # two groups start left of / right of / above each other
     p_enter: float = 0.1  # the first group enters the view from a side (walls off)
+    p_leave: float = 0.05  # the last group leaves the view through a side (walls off)
     p_no_walls: float = 0.1
     p_no_ground: float = 0.03
     aspects: dict[str, float] = field(default_factory=lambda: {"1:1": 0.4, "3:2": 0.2, "2:3": 0.1,
@@ -212,6 +213,11 @@ def _sample_extras(config: SamplerConfig, rng: np.random.Generator, m: PromptMea
         first.enter = str(rng.choice(["left", "right"]))
         first.motion = first.motion if first.motion in ("roll", "slide", "bounce") else None
         first.directions = []
+    if not m.hits and not m.relations and m.ground and not m.groups[-1].enter and rng.random() < config.p_leave:
+        last = m.groups[-1]
+        last.leave = str(rng.choice(["left", "right"]))
+        last.motion = last.motion if last.motion in ("roll", "slide", "bounce") else None
+        last.directions = [last.leave]
 
 
 # -- the split -------------------------------------------------------------------------------------
