@@ -63,3 +63,16 @@ def test_kill_9_at_any_moment_loses_nothing_and_finishes_each_job_once(tmp_path)
     for job_id in ids:
         assert probe(data / "outputs" / job_id / "video.mp4").frames == FRAMES
     assert not list((data / "outputs").glob("*/.*"))  # no half-written temporaries left
+
+
+def test_start_up_sweeps_what_a_crash_leaves_behind(tmp_path):
+    data = tmp_path / "data"
+    orphan = data / "uploads" / ("job_" + "1" * 32)  # uploaded, but killed before it was queued
+    orphan.mkdir(parents=True)
+    (orphan / "video.mp4").write_bytes(b"partial upload")
+    half_written = data / "outputs" / ("job_" + "2" * 32) / ".video.mp4.abc123.mp4"
+    half_written.parent.mkdir(parents=True)
+    half_written.write_bytes(b"half an mp4")
+    server = start_server(data, "--no-auth", "--workers", "0")
+    server.stop()
+    assert not orphan.exists() and not half_written.exists()

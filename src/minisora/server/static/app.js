@@ -193,7 +193,7 @@ $("verify-form").addEventListener("submit", async (event) => {
   $("verdict").textContent = "checking…";
   try {
     const verdict = await (await api("/v1/verify", { method: "POST", body: form })).json();
-    $("verdict").textContent = JSON.stringify(verdict, null, 2);
+    $("verdict").textContent = `${verdict.status}: ${verdict.verdict}\n\n${JSON.stringify(verdict, null, 2)}`;
   } catch (error) {
     $("verdict").textContent = "Error: " + error.message;
   }
