@@ -1,8 +1,9 @@
 """Running one job: the mode's work, step by step, reporting progress between steps.
 
-Until `pipeline.generate()` exists, text-to-video renders the prompt's scene with the world's
-renderer (the ground truth the model learns from) and every other mode fails with a message
-saying so: the service accepts and checks their inputs now, and never fakes an output.
+Until the service runs `pipeline.generate()` with a trained model, text-to-video renders the
+prompt's scene with the world's renderer (the ground truth the model learns from) and every
+other mode fails with a message saying so: the service accepts and checks their inputs now,
+and never fakes an output.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ def run_job(job: Job, output: Path, report: Report) -> str | None:
     """Do the job, writing its video to `output` (atomically); return the refined prompt."""
     if job.mode != "text-to-video":
         raise JobFailed(
-            f"mode {job.mode!r} needs the generation pipeline (minisora.pipeline.generate), which is "
-            f"not built yet; this server can run text-to-video only, by rendering the prompt's scene"
+            f"mode {job.mode!r} needs the generation pipeline (a trained model run by "
+            f"minisora.pipeline.generate), which this server does not run yet; it runs text-to-video "
+            f"only, by rendering the prompt's world scene"
         )
     return render_text_to_video(job, output, report)
 
