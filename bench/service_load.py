@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import socket
 import sqlite3
 import subprocess
@@ -55,7 +56,9 @@ def server(data: Path, workers: int):
     command = [sys.executable, "-m", "minisora.cli", "serve", "--no-auth", "--port", str(port),
                "--data", str(data), "--workers", str(workers), "--max-queued", "1000"]
     log = open(data.parent / "server.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    # Signing keys for this run only: the bench leaves the user's ~/.config/minisora alone.
+    env = {**os.environ, "MINISORA_HOME": str(data.parent / "home")}
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):

@@ -18,7 +18,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if not CHROMIUM and os.environ.get("CI") != "true":
     pytest.skip("Debian's chromium is not installed (apt-get install chromium); CI installs it and runs "
                 "these tests", allow_module_level=True)
-playwright = pytest.importorskip("playwright.sync_api") if os.environ.get("CI") != "true" else None
+if os.environ.get("CI") != "true":
+    pytest.importorskip("playwright.sync_api", reason="install the dev extra: pip install -e '.[dev]'")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402 - after the skip above
 
 expect.set_options(timeout=60_000)  # jobs take seconds on a busy two-core machine
