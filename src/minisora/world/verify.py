@@ -11,15 +11,12 @@ behind an occluder is behind it in some frames and not in all.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from minisora.world.physics import Trajectory
+from minisora.world.plan import ScenePlan
 from minisora.world.spec import SceneSpec
-
-if TYPE_CHECKING:
-    from minisora.world.layout import ScenePlan
 
 
 def check(plan: ScenePlan, spec: SceneSpec, traj: Trajectory) -> list[str]:
