@@ -95,7 +95,7 @@ function showJob(job) {
   $("job").hidden = false;
   $("job").dataset.jobId = job.id;
   $("job-status").textContent = job.status;
-  $("job-stage").textContent = job.stage;
+  $("job-stage").textContent = job.stage && job.stage !== job.status ? "· " + job.stage : "";
   $("progress").value = job.progress;
   $("job-error").hidden = !job.error;
   $("job-error").textContent = job.error || "";
