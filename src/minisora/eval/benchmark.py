@@ -52,7 +52,8 @@ class CaseResult:
 def make_video(model: str, case: Case, seed: int, path: Path) -> Path:
     """Write the video for one case: a ground-truth render, or a model's generation."""
     if model == "render":
-        from minisora.media import write_mp4
+        from minisora import __version__
+        from minisora.provenance import ProvenanceInfo, save_video
         from minisora.world import render_clip
         from minisora.world.prompt import parse_prompt
 
@@ -60,7 +61,9 @@ def make_video(model: str, case: Case, seed: int, path: Path) -> Path:
             case.prompt, width=case.size[0], height=case.size[1], duration=case.seconds, seed=seed
         )
         clip = render_clip(spec)
-        return write_mp4(path, clip.frames, clip.fps, clip.audio)
+        # an output like any other: watermarked and signed (a render is algorithmicMedia)
+        info = ProvenanceInfo("minisora-world", __version__, case.prompt, seed, None, "algorithmicMedia")
+        return save_video(path, clip.frames, clip.fps, clip.audio, info=info, fmt="mp4").path
     return _generate(Path(model), case, seed, path)
 
 

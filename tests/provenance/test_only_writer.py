@@ -1,0 +1,25 @@
+"""No code path writes an output without save_video(): a scan of the package's source."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import minisora
+
+WRITERS = re.compile(r"\b(write_mp4|write_gif|write_png_frames)\b")
+ALLOWED = {"media", "provenance"}  # the writers themselves, and save_video
+ALLOWED_FILES = {"world/dataset.py"}  # training data, not an output: never leaves the machine
+
+
+def test_save_video_is_the_only_writer():
+    root = Path(minisora.__file__).parent
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root)
+        if relative.parts[0] in ALLOWED or relative.as_posix() in ALLOWED_FILES:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if WRITERS.search(line):
+                offenders.append(f"{relative}:{number}: {line.strip()}")
+    assert not offenders, "write outputs with minisora.provenance.save_video:\n" + "\n".join(offenders)
