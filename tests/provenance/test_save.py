@@ -3,6 +3,8 @@ in the package writes an output file."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -61,3 +63,23 @@ def test_keys_are_made_once_in_minisora_home(tmp_path, monkeypatch, world_frames
     before = (tmp_path / "home" / "provenance" / "signer.pem").read_bytes()
     save_video(tmp_path / "b.gif", world_frames(6, seconds=0.25), 16, info=info)
     assert (tmp_path / "home" / "provenance" / "signer.pem").read_bytes() == before
+
+
+def _chain_is_whole(folder: str) -> bool:
+    from cryptography import x509
+
+    from minisora.provenance.certs import load_identity
+
+    identity = load_identity(Path(folder))
+    leaf = x509.load_pem_x509_certificates(identity.chain_pem)[0]
+    leaf.verify_directly_issued_by(x509.load_pem_x509_certificate(identity.ca_pem))
+    return True
+
+
+def test_processes_making_keys_at_once_share_one_whole_identity(tmp_path):
+    import multiprocessing
+
+    folder = str(tmp_path / "home" / "provenance")
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        assert all(pool.map(_chain_is_whole, [folder] * 8))
+    assert sorted(p.name for p in (tmp_path / "home").iterdir()) == ["provenance"]  # no scratch left

@@ -53,12 +53,18 @@ def load_identity(folder: Path | None = None) -> SigningIdentity:
 
 
 def _make_identity(folder: Path) -> None:
+    """Make the four files in a private scratch folder, then rename it into place: two processes
+    making keys at once end up sharing one complete set, never a CA from one and a leaf from
+    the other."""
+    import shutil
+    import tempfile
+
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        os.chmod(folder, 0o700)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))  # mode 0700
     except OSError as exc:
         raise RuntimeError(
             f"cannot create the key folder {folder} ({exc}); set MINISORA_HOME to a writable folder"
@@ -73,16 +79,21 @@ def _make_identity(folder: Path) -> None:
         (CA_CERT, ca_cert.public_bytes(pem)),
         (SIGNER_CERT, signer_cert.public_bytes(pem)),
     ):
-        _write_private(folder / name, data)
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write with mode 0600, atomically (a second process making keys at once cannot mix them)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
+        fd = os.open(scratch / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+    try:
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()  # an empty leftover: take its place
+        os.rename(scratch, folder)
+    except OSError:
+        if not all((folder / name).is_file() for name in (CA_CERT, CA_KEY, SIGNER_CERT, SIGNER_KEY)):
+            raise RuntimeError(
+                f"{folder} exists but lacks some of {CA_CERT}, {CA_KEY}, {SIGNER_CERT}, {SIGNER_KEY}; "
+                "move it aside and run again to make a new signing identity"
+            ) from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)  # gone already when the rename won
 
 
 def _key_pem(key) -> bytes:
