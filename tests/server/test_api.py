@@ -185,6 +185,8 @@ def test_cancel_a_queued_job(client):
 
 
 def test_pages_list_every_job_once_newest_first(client):
+    for seed in range(4):
+        assert submit(client, seconds=2, seed=seed).status_code == 202
     ids = []
     after = None
     while True:
@@ -197,6 +199,7 @@ def test_pages_list_every_job_once_newest_first(client):
     everything = client.get("/v1/jobs", params={"limit": 100}).json()["jobs"]
     assert ids == [job["id"] for job in everything] and len(set(ids)) == len(ids) > 3
     assert client.get("/v1/jobs", params={"limit": 0}).status_code == 422
+    assert client.get("/v1/jobs", params={"before": 2**80}).status_code == 422  # found by fuzzing: was a 500
 
 
 def test_verify_tells_a_signed_output_from_a_plain_video(client, small_video):
@@ -209,5 +212,8 @@ def test_verify_tells_a_signed_output_from_a_plain_video(client, small_video):
     assert plain["status"] == "unmarked" and not plain["watermark"]["found"]
     junk = client.post("/v1/verify", files={"file": ("junk.mp4", b"not a video", "video/mp4")})
     assert junk.status_code == 415 and "not a readable video" in junk.json()["detail"]
+    tiny = b"GIF87a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+    small = client.post("/v1/verify", files={"file": ("dot.gif", tiny, "image/gif")})  # found by fuzzing
+    assert small.status_code == 400 and "cannot be checked" in small.json()["detail"]
     empty = client.post("/v1/verify", files={"other": ("a.mp4", b"", "video/mp4")})
     assert empty.status_code == 400 and "'file'" in empty.json()["detail"]

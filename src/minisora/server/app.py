@@ -132,7 +132,7 @@ def _add_job_routes(app: FastAPI, service: Service) -> None:
 
     @app.get("/v1/jobs", tags=["jobs"], responses={**AUTH, **error(400, "a bad cursor")})
     def list_jobs(owner: Owner, limit: Annotated[int, Query(ge=1, le=limits.max_page)] = 20,
-                  before: Annotated[int | None, Query(ge=0, description="the `next` of the previous page")] = None,
+                  before: Annotated[int | None, Query(ge=0, le=2**62, description="the `next` of the previous page")] = None,
                   ) -> dict[str, Any]:
         """This key's jobs, newest first, a page at a time."""
         jobs, cursor = service.store.page(owner, limit, before)

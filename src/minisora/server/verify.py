@@ -24,7 +24,10 @@ def verify_upload(path: Path, limits: Limits) -> dict[str, Any]:
     if info.frames * info.width * info.height * 3 > MAX_DECODED_BYTES or max(info.width, info.height) > limits.max_input_side:
         raise FormError(400, f"the video is too large to check here ({info.width}x{info.height}, {info.frames} frames); "
                              f"send at most {MAX_DECODED_BYTES // 2**20} MB of decoded frames, for example a shorter cut")
-    report = verify_file(path)
+    try:
+        report = verify_file(path)
+    except ValueError as exc:  # e.g. frames smaller than the watermark's smallest tile
+        raise FormError(400, f"the video cannot be checked: {exc}") from None
     if report.status == "error":
         raise FormError(415, f"the upload 'file' could not be read as a video: {report.error}")
     result = report.to_dict()
