@@ -184,6 +184,17 @@ def test_cancel_a_queued_job(client):
     assert client.get(f"/v1/jobs/{queued['id']}/video").status_code == 409
 
 
+def test_cancel_a_running_job_discards_its_output(client, server):
+    job = submit(client, width=256, height=144, seconds=4, fps=30, seed=0).json()
+    wait_for(client, job["id"], statuses=("running",))
+    cancelled = client.delete(f"/v1/jobs/{job['id']}")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    after = wait_for(client, submit(client, seconds=2, seed=1).json()["id"])  # the worker moved on
+    assert after["status"] == "done"
+    assert client.get(f"/v1/jobs/{job['id']}").json()["status"] == "cancelled"
+    assert not (server.data / "outputs" / job["id"]).exists()
+
+
 def test_pages_list_every_job_once_newest_first(client):
     for seed in range(4):
         assert submit(client, seconds=2, seed=seed).status_code == 202
