@@ -113,6 +113,8 @@ def _add_job_routes(app: FastAPI, service: Service) -> None:
         job_id = new_job_id()
         folder = service.uploads / job_id
         try:
+            if service.store.queued(owner) >= limits.max_queued_per_key:
+                raise QueueFull(owner)  # refuse before reading the uploads; submit() checks again
             form = await read_form(request, folder, limits)
             job_request = check_job_request(form.fields, form.files, limits)
             await run_in_threadpool(check_uploads, job_request, limits)

@@ -100,6 +100,10 @@ class JobStore:
         rows = self.db.query("SELECT * FROM jobs WHERE id = ? AND owner = ?", (job_id, owner))
         return Job.from_row(rows[0]) if rows else None
 
+    def queued(self, owner: str) -> int:
+        rows = self.db.query("SELECT COUNT(*) AS n FROM jobs WHERE owner = ? AND status = 'queued'", (owner,))
+        return rows[0]["n"]
+
     def page(self, owner: str, limit: int, before: int | None = None) -> tuple[list[Job], int | None]:
         """Newest first; the cursor for the next page is the last job's seq, None at the end."""
         rows = self.db.query(
