@@ -30,7 +30,7 @@ def test_generate_prints_the_refined_prompt_and_the_output(model_folder, tmp_pat
 
 
 def test_contradictory_flags_exit_non_zero_and_write_nothing(tmp_path):
-    result = run("a red ball", "--loop", "--extend", "x.mp4", "--out", str(tmp_path / "o.mp4"), cwd=tmp_path)
+    result = run("a red ball", "--loop", "--edit", "x.mp4", "--out", str(tmp_path / "o.mp4"), cwd=tmp_path)
     assert result.returncode == 2
     assert "--loop" in result.stderr and "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []

@@ -144,3 +144,44 @@ def test_long_video_is_made_in_chunks_with_overlap(world, tmp_path):
     for chunk in g.chunks[1:]:
         assert torch.equal(chunk.latents[:, :2], encode(world, g.frames[start - 5:start]))
         start += chunk.plan.new_frames
+
+
+def test_loop_from_an_image_starts_on_it_and_returns_to_it(world, tmp_path):
+    image = moving_square(1, 32, 32)
+    path = write_image(tmp_path / "still.png", image[0])
+    g = generate(world, PROMPT, tmp_path / "iloop.mp4", image=path, loop=True, seconds=2, **FAST)
+    assert g.mode == "image-loop" and g.frames.shape[0] == 32
+    np.testing.assert_array_equal(g.frames[0], image[0])
+    assert torch.equal(g.chunks[0].latents[:, :1], encode(world, image))
+    assert torch.equal(g.chunks[-1].latents[:, -1:], encode(world, g.frames[:5])[:, 1:])
+
+
+@pytest.mark.slow
+def test_a_minute_on_the_world_s_preset_in_constant_size_chunks(tmp_path):
+    """60 s at 64x64 with the world-s architecture (random weights, 2 steps): 961 frames."""
+    from minisora.autoencoder import VAE_PRESETS, VideoVAE
+    from minisora.dit.config import dit_config
+    from minisora.dit.model import DiT
+    from minisora.pipeline import WorldModel
+
+    vae = VideoVAE(VAE_PRESETS["f8c16"]).eval()
+    model = WorldModel(DiT(dit_config("world-s")).eval(), vae, _text_encoder(), "world-s-random", tmp_path)
+    g = generate(model, PROMPT, tmp_path / "minute.mp4", seconds=60, steps=2, keep_latents=True)
+    assert g.frames.shape == (961, 64, 64, 3) and probe(g.path).frames == 961
+    assert len(g.chunks) == 20 and {c.plan.latents for c in g.chunks[1:-1]} == {17}
+    assert {tuple(c.latents.shape) for c in g.chunks[1:-1]} == {(16, 17, 8, 8)}
+
+
+def _text_encoder():
+    from minisora.text.encoder import TextEncoder
+
+    return TextEncoder()
+
+
+def test_extend_into_a_loop_and_no_prompt_with_an_input(world, tmp_path, clip_file):
+    given = read_video(clip_file).frames
+    g = generate(world, "", tmp_path / "eloop.mp4", extend=clip_file, loop=True, seconds=1, **FAST)
+    assert g.mode == "extend-loop" and g.caption == "" and any("no prompt" in n for n in g.notes)
+    assert g.frames.shape[0] == 21 + 15  # the 16th new frame would be the clip's first again
+    np.testing.assert_array_equal(g.frames[:21], given)
+    assert torch.equal(g.chunks[-1].latents[:, -1:], encode(world, given[:5])[:, 1:])

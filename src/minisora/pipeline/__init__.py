@@ -2,7 +2,7 @@
 as conditioning masks over latent frames, long videos chunk by chunk, and model loading."""
 
 from minisora.pipeline.config import GenerateConfig, GenerationError
-from minisora.pipeline.generate import Generation, GenerationCancelled, generate
+from minisora.pipeline.generation import Generation, GenerationCancelled, generate
 from minisora.pipeline.model import DEFAULT_MODEL, WorldModel, load_world_model
 
 __all__ = [

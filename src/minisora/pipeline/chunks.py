@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from minisora.flow.loss import interpolate
+from minisora.flow.loss import Denoiser, interpolate
 from minisora.flow.samplers import guided_denoiser, sample
 from minisora.flow.timesteps import sampling_times, shift_for_tokens
 from minisora.pipeline.model import WorldModel
@@ -96,11 +96,13 @@ def to_frames(pixels: torch.Tensor) -> np.ndarray:
     return ((pixels[0].float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 3, 0).numpy()
 
 
-def encode_given(model: WorldModel, plan: ChunkPlan, inputs: ChunkInputs) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+def encode_given(model: WorldModel, plan: ChunkPlan, inputs: ChunkInputs
+                 ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     """The clean latents of the given frames: before (1, C, j+1, h, w), after (1, C, k, h, w)."""
     vae = model.vae
     before = vae.encode(to_pixels(inputs.before)) if plan.before else None
-    after = vae.encode(to_pixels(inputs.after))[:, :, 1:] if plan.after else None  # drop its lone first frame
+    # the after clip's lone first frame is dropped: the last new frame lands on it
+    after = vae.encode(to_pixels(inputs.after))[:, :, 1:] if plan.after else None
     return before, after
 
 
@@ -138,9 +140,9 @@ def evaluations(times: torch.Tensor, sampler: str) -> int:
 
 
 def run_chunk(model: WorldModel, plan: ChunkPlan, inputs: ChunkInputs, text: TextCondition,
-              size: tuple[int, int], *, steps: int, cfg: float, sampler: str, generator: torch.Generator, context_noise: float = 0.0,
-              strength: float | None = None, bf16: bool = False, keep_latents: bool = False,
-              on_eval: OnEval | None = None) -> ChunkResult:
+              size: tuple[int, int], *, steps: int, cfg: float, sampler: str, generator: torch.Generator,
+              context_noise: float = 0.0, strength: float | None = None, bf16: bool = False,
+              keep_latents: bool = False, on_eval: OnEval | None = None) -> ChunkResult:
     """Sample one chunk of frames of size (W, H) and decode its new frames."""
     cfg_dit = model.dit.config
     channels = cfg_dit.latent_channels
@@ -159,13 +161,13 @@ def run_chunk(model: WorldModel, plan: ChunkPlan, inputs: ChunkInputs, text: Tex
                                                   text.null_mask, cfg), bf16), on_eval)
     latents = sample(denoiser, x_start, times, cond_latents=cond, cond_mask=mask[None], method=sampler,
                      context_noise=context_noise if inputs.generated_context else 0.0, generator=generator)
-    pixels = model.vae.decode(latents)  # (1, 3, frames, H, W)
+    pixels = model.vae.decode(latents[:, :, :b1])  # (1, 3, frames, H, W); causal: `after` changes nothing
     first = plan.before if plan.before else 0
     frames = to_frames(pixels[:, :, first:first + plan.new_frames])
     return ChunkResult(plan, frames, mask, latents[0].clone() if keep_latents else None, float(times[0]))
 
 
-def _autocast(denoiser, enabled: bool):
+def _autocast(denoiser: Denoiser, enabled: bool) -> Denoiser:
     if not enabled:
         return denoiser
 
@@ -176,7 +178,7 @@ def _autocast(denoiser, enabled: bool):
     return autocast_denoiser
 
 
-def _counted(denoiser, on_eval: OnEval | None):
+def _counted(denoiser: Denoiser, on_eval: OnEval | None) -> Denoiser:
     if on_eval is None:
         return denoiser
 

@@ -2,7 +2,8 @@
 
 The prompting mode follows from which inputs are given (Sora's report lists them): none is
 text-to-video; `image` animates a picture; `extend` continues a clip (`backward` generates what
-came before it); `loop` makes the end flow into the start (alone or from an image); `connect`
+came before it); `loop` makes the end flow into the start (from text, from an image, or after a
+clip given with `extend`: a transition from its end back to its start); `connect`
 bridges two clips; `edit` re-generates a clip SDEdit-style at a `strength`. Every mode is the
 same conditioning-mask machinery (see chunks.py); this file only names and checks the request.
 """
@@ -60,7 +61,7 @@ class GenerateConfig:
         if self.connect is not None:
             return "connect"
         if self.extend is not None:
-            return "extend-backward" if self.backward else "extend"
+            return "extend-loop" if self.loop else "extend-backward" if self.backward else "extend"
         if self.loop:
             return "image-loop" if self.image is not None else "loop"
         return "image-to-video" if self.image is not None else "text-to-video"
@@ -88,17 +89,21 @@ class GenerateConfig:
         problems = []
         if len(chosen) > 1:
             problems.append(f"{' and '.join(chosen)} are different modes: give one of them")
-        if self.loop and {"--extend", "--connect", "--edit"} & set(chosen):
-            problems.append("--loop makes a new clip (from text or --image); it cannot be combined "
-                            f"with {', '.join(c for c in chosen if c != '--image')}")
+        if self.loop and {"--connect", "--edit"} & set(chosen):
+            problems.append("--loop closes a clip made from text, --image or --extend FILE; it cannot "
+                            f"be combined with {', '.join(c for c in chosen if c in ('--connect', '--edit'))}")
+        if self.loop and self.backward:
+            problems.append("--loop and --backward contradict each other: a loop's transition runs "
+                            "forward from the clip's end to its start")
         if self.backward and self.extend is None:
             problems.append("--backward needs --extend FILE (the clip to generate the past of)")
         if self.strength is not None and self.edit is None:
             problems.append("--strength applies to --edit FILE only")
         if self.edit is not None and self.seconds is not None:
             problems.append("--edit keeps the length of the clip it edits: drop --seconds")
-        if not self.prompt.strip():
-            problems.append("the prompt is empty: describe the video")
+        if not self.prompt.strip() and self.mode in ("text-to-video", "loop"):
+            problems.append("the prompt is empty: describe the video (only modes with an input "
+                            "image or clip can go without one)")
         return problems
 
     def _range_problems(self) -> list[str]:

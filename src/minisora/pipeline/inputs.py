@@ -64,7 +64,8 @@ def conform(frames: np.ndarray, size: tuple[int, int], what: str, note: Note) ->
     top, left = (height - crop_h) // 2, (width - crop_w) // 2
     cropped = frames[:, top:top + crop_h, left:left + crop_w]
     x = torch.from_numpy(np.ascontiguousarray(cropped)).permute(0, 3, 1, 2).float()  # (T, 3, h, w)
-    resized = F.interpolate(x, size=(target_h, target_w), mode="bilinear", antialias=True, align_corners=False)
+    resized = F.interpolate(x, size=(target_h, target_w), mode="bilinear", antialias=True,
+                            align_corners=False)
     cut = f", cropping {width - crop_w} px of width" if crop_w < width else (
         f", cropping {height - crop_h} px of height" if crop_h < height else "")
     note(f"{what}: resized from {width}x{height} to {target_w}x{target_h}{cut} (the nearest supported size)")
@@ -97,7 +98,8 @@ def to_model_fps(frames: np.ndarray, fps: float, model_fps: int, what: str, note
     if abs(fps - model_fps) < 1e-3 or frames.shape[0] == 1:
         return frames
     count = int(math.floor((frames.shape[0] - 1) * model_fps / fps + 1e-6)) + 1
-    note(f"{what}: resampled from {fps:g} fps to the model's {model_fps} fps ({frames.shape[0]} -> {count} frames)")
+    note(f"{what}: resampled from {fps:g} fps to the model's {model_fps} fps "
+         f"({frames.shape[0]} -> {count} frames)")
     return frames[np.minimum(np.round(np.arange(count) * fps / model_fps).astype(int), frames.shape[0] - 1)]
 
 

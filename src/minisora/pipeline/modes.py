@@ -4,6 +4,7 @@
     image-to-video   grow forward from a one-frame clip        (the image's latent frame given)
     extend           grow forward from the clip                (the clip's last second given)
     extend-backward  grow backward into the clip               (the clip's first second given, after)
+    extend-loop      grow forward from the clip into its own start (a transition that closes it)
     loop             grow a clip, then a seam from its end into its own start (given on both sides)
     connect          grow forward from clip A into clip B      (A's end before, B's start after)
     edit             grow a new clip starting from the input's latents noised to t = strength
@@ -46,7 +47,7 @@ class Sources:
 class Made:
     segments: list[Segment]
     chunks: list[ChunkResult]
-    loop: bool = False  # the output wraps around: no final frame equal to the first
+    loop: bool = False  # one segment that wraps around: its frame after the last is its first
 
 
 def new_frames(seconds: float, model_fps: int) -> int:
@@ -73,6 +74,10 @@ def make(mode: str, run: RunChunk, src: Sources, frames: int, window: int, conte
     if mode == "extend-backward":
         grown = grow_backward(run, src.clip_model, frames, window, context)
         return Made([Segment(grown.frames, fps, False), Segment(src.clip, src.clip_fps, True)], grown.chunks)
+    if mode == "extend-loop":
+        grown = grow_forward(run, src.clip_model, frames - 1, window, context, after=src.clip_model)
+        # the transition ends one frame before the clip's first: the two parts just join
+        return Made([Segment(src.clip, src.clip_fps, False), Segment(grown.frames, fps, True)], grown.chunks)
     if mode in ("loop", "image-loop"):
         return make_loop(run, src.image, frames, window, context, fps)
     if mode == "connect":

@@ -134,7 +134,7 @@ def read_inputs(config: GenerateConfig) -> _Raw:
     mode, raw = config.mode, _Raw()
     if config.image is not None:
         raw.image = read_image(Path(config.image))
-    if mode in ("extend", "extend-backward"):
+    if mode in ("extend", "extend-backward", "extend-loop"):
         raw.clip, raw.clip_fps = read_clip(Path(config.extend), "--extend", min_frames=2)
     elif mode == "edit":
         raw.clip, raw.clip_fps = read_clip(Path(config.edit), "--edit", min_frames=5)
@@ -170,14 +170,21 @@ def output_fps(config: GenerateConfig, raw: _Raw) -> int:
 
 
 def refine(config: GenerateConfig, size: tuple[int, int], seconds: float, note: Callable[[str], None]) -> str:
-    """The caption the model sees: the prompt refined in the training captions' style."""
+    """The caption the model sees: the prompt refined in the training captions' style.
+
+    Captions describe clips of at most one chunk (the longest the model trained on); a long
+    video is conditioned on that caption chunk after chunk."""
+    if not config.prompt.strip():
+        note("no prompt: the model follows the given frames alone (the empty caption)")
+        return ""
     if not config.refine:
         return config.prompt
     from minisora.text.refine import refine_prompt
 
+    chunk_seconds = (config.chunk_latents - 1) * 4 / config.model_fps
     try:
         refined = refine_prompt(config.prompt, seed=config.seed, width=size[0], height=size[1],
-                                fps=config.model_fps, duration=seconds)
+                                fps=config.model_fps, duration=min(seconds, chunk_seconds))
     except RuntimeError as exc:  # an install without the world's captioner
         note(f"prompt used as typed ({exc})")
         return config.prompt
@@ -204,7 +211,8 @@ def conform_inputs(raw: _Raw, size: tuple[int, int], model_fps: int, note: Calla
 
 
 def chunk_runner(world: WorldModel, config: GenerateConfig, text: TextCondition, size: tuple[int, int],
-                 progress: Progress | None, planned: int = 0) -> Callable[[ChunkPlan, ChunkInputs], ChunkResult]:
+                 progress: Progress | None, planned: int = 0
+                 ) -> Callable[[ChunkPlan, ChunkInputs], ChunkResult]:
     """run(plan, inputs) for the timeline: the chunk's seed, sampler settings and progress over
     `planned` transformer evaluations in all."""
     strength = config.edit_strength if config.mode == "edit" else None
@@ -212,7 +220,8 @@ def chunk_runner(world: WorldModel, config: GenerateConfig, text: TextCondition,
 
     def on_eval() -> None:
         counter["evals"] += 1
-        if progress is not None and progress(counter["evals"], planned, f"chunk {counter['chunks']}") is False:
+        stage = f"chunk {counter['chunks']}"
+        if progress is not None and progress(counter["evals"], planned, stage) is False:
             raise GenerationCancelled("generation cancelled")
 
     def run(plan: ChunkPlan, inputs: ChunkInputs) -> ChunkResult:
@@ -238,7 +247,8 @@ def planned_evaluations(world: WorldModel, config: GenerateConfig, sources: Sour
         blank = np.zeros((plan.new_frames, size[1], size[0], 3), np.uint8)
         return ChunkResult(plan, blank, plan.mask(), None, 1.0)
 
-    make(config.mode, dry_run, sources, frames, config.chunk_latents, config.context_latents, config.model_fps)
+    make(config.mode, dry_run, sources, frames, config.chunk_latents, config.context_latents,
+         config.model_fps)
     return total
 
 
