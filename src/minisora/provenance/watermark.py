@@ -113,7 +113,7 @@ def make_carriers(config: WatermarkConfig) -> Carriers:
         (u, v)
         for v in range(0, top + 1)
         for u in range(-top, top + 1)
-        if (v > 0 or u > 0) and lo <= np.hypot(u, v) <= hi
+        if u != 0 and v > 0 and lo <= np.hypot(u, v) <= hi  # none constant along a row or column
     ]
     uv = np.array([p for p in pairs for _ in range(2)], dtype=np.float64)
     phase = np.tile([0.0, np.pi / 2], len(pairs))
@@ -181,6 +181,17 @@ def detection_filter(y: np.ndarray, config: WatermarkConfig) -> np.ndarray:
     return np.clip(high, -limit, limit)
 
 
+def remove_lines(image: np.ndarray) -> np.ndarray:
+    """Subtract every row's and column's mean. World frames are full of lines (the ground's
+    edge, walls, the sky's gradient, occluders) that leak into every carrier once a crop
+    hypothesis makes the carriers non-periodic over the frame, and they are the same in every
+    clip: left in, they bias the bits alike and the sync count stops being binomial
+    (measured: variance 120 against 64 at crop scale 0.825). No carrier is constant along a
+    row or a column, so the mark loses almost nothing."""
+    image = image - image.mean(axis=1, keepdims=True)
+    return image - image.mean(axis=0, keepdims=True)
+
+
 def highpass_gain(carriers: Carriers, height: int, width: int, config: WatermarkConfig) -> np.ndarray:
     """How much of each carrier the detection high-pass keeps (a Gaussian's complement)."""
     sigma = config.highpass_sigma * min(height, width)
@@ -218,7 +229,7 @@ def _informed_boost(marked, signs, carriers: Carriers, base: float, config: Wate
     of a plain mark's. It is static like the mark: a frame-by-frame correction would be the
     first thing a codec throws away (measured: it cost 10 points of bit accuracy at CRF 30)."""
     _, height, width, _ = marked.shape
-    mean_frame = detection_filter(luma(marked), config).mean(axis=0)
+    mean_frame = remove_lines(detection_filter(luma(marked), config).mean(axis=0))
     gain = highpass_gain(carriers, height, width, config)
     # a unit amplitude on every carrier of bit i adds about this much to bit i's statistic
     per_bit = np.bincount(carriers.bit, weights=gain * height * width / 2, minlength=carriers.n_bits)
@@ -247,7 +258,7 @@ def _add_luma(frames: np.ndarray, marks: np.ndarray, psnr_db: float) -> np.ndarr
 def detect(frames: np.ndarray, config: WatermarkConfig = DEFAULT_CONFIG) -> Detection:
     """Look for the mark in frames (T, H, W, 3) uint8 of any size and length."""
     _check_frames(frames)
-    summed = detection_filter(luma(frames), config).sum(axis=0, dtype=np.float64)  # static mark
+    summed = remove_lines(detection_filter(luma(frames), config).sum(axis=0, dtype=np.float64))  # static mark
     carriers = make_carriers(config)
     sync = sync_bits(config.key, config.n_sync)
     best = None
