@@ -77,6 +77,7 @@ class Detection:
     n_sync: int
     crop_scale: float  # the crop hypothesis that matched best
     bits: np.ndarray = field(repr=False)  # all decoded bits (sync, then payload), uint8
+    scale_matches: np.ndarray = field(repr=False)  # sync matches under each crop hypothesis
 
     def to_dict(self) -> dict:
         return {
@@ -261,12 +262,13 @@ def detect(frames: np.ndarray, config: WatermarkConfig = DEFAULT_CONFIG) -> Dete
     summed = remove_lines(detection_filter(luma(frames), config).sum(axis=0, dtype=np.float64))  # static mark
     carriers = make_carriers(config)
     sync = sync_bits(config.key, config.n_sync)
-    best = None
+    best, scale_matches = None, []
     for scale in config.crop_scales:
         stats = bit_statistics(carrier_correlations(summed, carriers, scale), carriers)
         bits = (stats > 0).astype(np.uint8)
         decided = np.abs(stats) > 1e-9 * (np.abs(stats).max() + 1e-30)  # a tie is no evidence
         matches = int(np.sum((bits[: config.n_sync] == sync) & decided[: config.n_sync]))
+        scale_matches.append(matches)
         if best is None or matches > best[0]:
             best = (matches, scale, bits, stats)
     matches, scale, bits, stats = best
@@ -280,6 +282,7 @@ def detect(frames: np.ndarray, config: WatermarkConfig = DEFAULT_CONFIG) -> Dete
         n_sync=config.n_sync,
         crop_scale=scale,
         bits=bits,
+        scale_matches=np.array(scale_matches),
     )
 
 
