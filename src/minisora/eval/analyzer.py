@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from minisora.eval.motion import VisualContact, camera_shift, detect_contacts
+from minisora.eval.motion import VisualContact, camera_shift, closing_speed, detect_contacts
 from minisora.eval.onsets import Onset, detect_onsets
-from minisora.eval.segment import find_blobs, row_background, size_class
+from minisora.eval.segment import AREA_PER_R2, find_blobs, row_background, size_class
 from minisora.eval.track import Tracker, TrackerConfig
 from minisora.world.spec import GRAVITY, SIZES
 
@@ -62,7 +62,7 @@ class Analysis:
     # track -> frame -> box centre (px)
     centers: dict[int, dict[int, tuple[float, float]]] = field(default_factory=dict)
     occluders: list[tuple[float, float]] = field(default_factory=list)  # (x0, x1) px in frame 0
-    faint_contacts: list[VisualContact] = field(default_factory=list)  # jumps >= FAINT_DV, all
+    faint_contacts: list[VisualContact] = field(default_factory=list)  # any jump >= FAINT_DV
 
     @property
     def scale(self) -> float:
@@ -131,11 +131,11 @@ def analyze(
         tracker.update(t, find_blobs(frames[t]))
     tracks = tracker.finished_tracks()
     per_frame: list[list[ObjectView]] = [[] for _ in range(n)]
-    summaries, centers, boxes = [], {}, {}
+    summaries, centers, boxes, complete = [], {}, {}, {}
     for track in tracks:
         shape, half = track.shape(), track.half()
         size = size_class(half, scale) if half is not None else None
-        centers[track.id], boxes[track.id] = {}, {}
+        centers[track.id], boxes[track.id], complete[track.id] = {}, {}, {}
         for frame, blob in track.blobs.items():
             cx, cy = track.centers[frame]
             r = half if half is not None else max(blob.width, blob.height) / 2
@@ -150,6 +150,12 @@ def analyze(
                 ObjectView(track.id, blob.color, shape, size, (cx, cy), box, whole, rgb)
             )
             centers[track.id][frame], boxes[track.id][frame] = (cx, cy), box
+            if (
+                shape is not None
+                and half is not None
+                and blob.area >= 0.9 * AREA_PER_R2[shape] * half**2
+            ):
+                complete[track.id][frame] = (cx, cy)  # all of it in view: its centre is measured
         summaries.append(
             TrackSummary(
                 track.id,
@@ -162,9 +168,23 @@ def analyze(
             )
         )
     camera = camera_shift(frames, scale)
-    contacts = detect_contacts(centers, boxes, camera, fps, scale, (width, height))
-    # weak jumps are too close to centroid noise to report, but they explain quiet sounds
-    faint = detect_contacts(centers, boxes, camera, fps, scale, (width, height), min_dv=FAINT_DV)
+    # weak jumps are too close to centroid noise to report, but they explain quiet sounds; and
+    # one beside another object is a collision (a heavy target barely moves, the hitter is slowed
+    # by less than a bounce would)
+    # only the frames where an object is all in view place its centre well enough for velocities
+    faint = detect_contacts(complete, boxes, camera, fps, scale, (width, height), min_dv=FAINT_DV)
+    contacts = detect_contacts(complete, boxes, camera, fps, scale, (width, height))
+    # any jump at all, even of a half-hidden object, may explain a quiet sound
+    audible = detect_contacts(centers, boxes, camera, fps, scale, (width, height), min_dv=FAINT_DV)
+    seen = {(c.track, c.frame) for c in contacts}
+    contacts += [
+        c
+        for c in faint
+        if isinstance(c.partner, int)
+        and (c.track, c.frame) not in seen
+        and closing_speed(c, complete, fps, scale) > max(0.1, 0.3 * float(np.hypot(*c.dv)))
+    ]
+    contacts.sort(key=lambda c: c.time)
     onsets = detect_onsets(audio, sample_rate)
     occluders = find_occluders(frames[0])
     return Analysis(
@@ -178,7 +198,7 @@ def analyze(
         onsets,
         centers,
         occluders,
-        faint,
+        audible,
     )
 
 

@@ -62,7 +62,9 @@ def make_video(model: str, case: Case, seed: int, path: Path) -> Path:
         )
         clip = render_clip(spec)
         # an output like any other: watermarked and signed (a render is algorithmicMedia)
-        info = ProvenanceInfo("minisora-world", __version__, case.prompt, seed, None, "algorithmicMedia")
+        info = ProvenanceInfo(
+            "minisora-world", __version__, case.prompt, seed, None, "algorithmicMedia"
+        )
         return save_video(path, clip.frames, clip.fps, clip.audio, info=info, fmt="mp4").path
     return _generate(Path(model), case, seed, path)
 

@@ -554,20 +554,29 @@ def _color_drift(analysis: Analysis):
 
 
 def _av_sync(analysis: Analysis):
+    """Onset F1 against visual contacts within AV_WINDOW_S. Recall: every contact seen has a sound.
+    Precision: every loud sound has a velocity jump (even a faint one) at that moment; sounds
+    under half the typical loudness of the matched ones are exempt, since a bounce too small or
+    too quick to resolve at the video's frame rate still rings."""
     if not analysis.onsets and not analysis.contacts:
         return False, "no contacts and no sounds", None, None, 0.0
     visual = sorted({round(c.time, 3) for c in analysis.contacts})
     visual = [t for i, t in enumerate(visual) if i == 0 or t - visual[i - 1] > 0.02]
-    sounds = [o.time for o in analysis.onsets]
-    hit_v = [any(abs(s - v) <= AV_WINDOW_S for s in sounds) for v in visual]
-    # a sound is explained by any velocity jump, even one too faint to count as a contact
+    hit_v = [any(abs(o.time - v) <= AV_WINDOW_S for o in analysis.onsets) for v in visual]
+    matched = [
+        o.strength for o in analysis.onsets if any(abs(o.time - v) <= AV_WINDOW_S for v in visual)
+    ]
+    loud = 0.5 * float(np.median(matched)) if matched else 0.0
+    sounds = [o.time for o in analysis.onsets if o.strength >= loud]
     explained = [c.time for c in analysis.faint_contacts] + visual
     hit_s = [any(abs(s - v) <= AV_WINDOW_S for v in explained) for s in sounds]
     recall = float(np.mean(hit_v)) if visual else 0.0
     precision = float(np.mean(hit_s)) if sounds else 0.0
     f1 = 2 * recall * precision / max(recall + precision, 1e-9)
     silent = next((v for v, ok in zip(visual, hit_v) if not ok), None)
-    frame = round(silent * analysis.fps) if silent is not None else None
+    stray = next((s for s, ok in zip(sounds, hit_s) if not ok), None)
+    where = silent if silent is not None else stray
+    frame = round(where * analysis.fps) if where is not None else None
     return (
         f1 >= AV_MIN_F1,
         f"onset F1 {f1:.2f} (recall {recall:.2f}, precision {precision:.2f})",

@@ -80,7 +80,7 @@ def detect_contacts(
     for track, path in centers.items():
         for frame, time, dv in _jumps(path, camera_px, fps, scale, min_dv):
             found.append(VisualContact(time, frame, track, "unknown", dv))
-    return [_with_partner(c, centers, boxes, fps, scale, size) for c in found]
+    return [_with_partner(c, boxes, fps, scale, size) for c in found]
 
 
 def _jumps(path, camera_px, fps, scale, min_dv):
@@ -93,6 +93,7 @@ def _jumps(path, camera_px, fps, scale, min_dv):
     g = GRAVITY * scale / fps**2  # px per frame^2
     frames = sorted(path)
     raw, beyond = {}, {}
+    sliding: dict[int, float] = {}  # frame -> horizontal deceleration while on the floor
     for k in frames:
         if k - 1 in path and k + 1 in path:
             p = [np.array(path[f]) + np.array([camera_px[f], 0.0]) for f in (k - 1, k, k + 1)]
@@ -102,21 +103,27 @@ def _jumps(path, camera_px, fps, scale, min_dv):
             rest = np.array([a[0] - friction, a[1]])  # on the floor: no gravity, some friction
             if np.hypot(*flight) <= np.hypot(*rest):
                 raw[k], beyond[k] = flight, float(np.hypot(*flight))
-            else:
-                raw[k], beyond[k] = np.array([a[0], a[1]]), float(np.hypot(*rest))
+                continue
+            # the object's own friction, as it slowed over the frames before, is no contact
+            history = [sliding[j] for j in range(k - 5, k - 1) if j in sliding]
+            own = float(np.median(history)) if len(history) >= 2 else float(friction)
+            raw[k], beyond[k] = np.array([a[0] - own, a[1]]), float(np.hypot(*rest))
+            sliding[k] = float(friction)
     threshold = min_dv * scale / fps
-    strength = {k: float(np.hypot(*d)) for k, d in raw.items()}
+    zero = np.zeros(2)
+
+    def pair(k: int) -> float:
+        # a jump's two halves point the same way; one jittery centroid gives +x, -2x, +x instead
+        return float(np.hypot(*(raw.get(k, zero) + raw.get(k + 1, zero))))
+
     out = []
     for k in frames:
-        pair = strength.get(k, 0.0) + strength.get(k + 1, 0.0)
         unexplained = beyond.get(k, 0.0) + beyond.get(k + 1, 0.0)
-        if pair < threshold or unexplained < 0.3 * threshold:
+        if pair(k) < threshold or unexplained < 0.3 * threshold:
             continue
-        before = strength.get(k - 1, 0.0) + strength.get(k, 0.0)
-        after = strength.get(k + 1, 0.0) + strength.get(k + 2, 0.0)
-        if before > pair or after >= pair:
+        if pair(k - 1) > pair(k) or pair(k + 1) >= pair(k):
             continue  # not the interval where the jump is centred
-        d0, d1 = raw.get(k, np.zeros(2)), raw.get(k + 1, np.zeros(2))
+        d0, d1 = raw.get(k, zero), raw.get(k + 1, zero)
         jump = d0 + d1
         f = float(np.clip(np.dot(d1, jump) / max(np.dot(jump, jump), 1e-9), 0.0, 1.0))
         dv = (float(jump[0] * fps / scale), float(-jump[1] * fps / scale))
@@ -124,14 +131,13 @@ def _jumps(path, camera_px, fps, scale, min_dv):
     return out
 
 
-def _with_partner(contact, centers, boxes, fps, scale, size) -> VisualContact:
+def _with_partner(contact, boxes, fps, scale, size) -> VisualContact:
     """Name what was hit: an object touching it that it was pushed away from (a heavy one may
     barely move, so no jump of its own is needed), else the floor or a wall."""
     width, height = size
     x0, y0, x1, y1 = boxes[contact.track][contact.frame]
     dvx, dvy = contact.dv
     reach = TOUCH_PX + np.hypot(dvx, dvy) * scale / fps  # it moved up to this far in the frame
-    here = np.array(centers[contact.track][contact.frame])
     best, best_gap = None, np.inf
     for other, other_boxes in boxes.items():
         if other == contact.track:
@@ -140,7 +146,7 @@ def _with_partner(contact, centers, boxes, fps, scale, size) -> VisualContact:
             if frame not in other_boxes or frame not in boxes[contact.track]:
                 continue
             gap = _gap(boxes[contact.track][frame], other_boxes[frame])
-            away = here - np.array(centers[other][frame])  # px, y down
+            away = _middle(boxes[contact.track][frame]) - _middle(other_boxes[frame])  # px, y down
             pushed_away = dvx * away[0] - dvy * away[1] > 0
             if gap <= reach and pushed_away and gap < best_gap:
                 best, best_gap = other, gap
@@ -154,6 +160,24 @@ def _with_partner(contact, centers, boxes, fps, scale, size) -> VisualContact:
     elif dvx < 0 and x1 >= width - reach:
         partner = "wall_right"
     return VisualContact(contact.time, contact.frame, contact.track, partner, contact.dv)
+
+
+def closing_speed(contact: VisualContact, centers, fps: float, scale: float) -> float:
+    """How fast (units/s) the contact's track and its object partner approached each other over
+    the two frames before: a real collision has one; objects sliding side by side have none."""
+    a, b = (
+        centers[contact.track],
+        centers.get(contact.partner, {}) if isinstance(contact.partner, int) else {},
+    )
+    k = contact.frame
+    if not all(f in a and f in b for f in (k - 1, k)):
+        return 0.0
+    gap = [np.hypot(*(np.array(a[f]) - np.array(b[f]))) for f in (k - 1, k)]
+    return float((gap[0] - gap[1]) * fps / scale)
+
+
+def _middle(box) -> np.ndarray:
+    return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
 
 
 def _gap(a, b) -> float:

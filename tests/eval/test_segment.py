@@ -1,0 +1,56 @@
+"""Segmentation of single frames: colour, shape, size and sub-pixel centre of every object."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from minisora.eval.segment import find_blobs, size_class
+from minisora.world import ObjectSpec, SceneSpec, render_clip
+from minisora.world.spec import BACKGROUNDS, PALETTE, SHAPES
+
+
+@pytest.mark.parametrize("background", list(BACKGROUNDS))
+def test_every_colour_and_shape_is_recovered_exactly_on_every_background(background):
+    colors = list(PALETTE)
+    for start in range(0, len(colors), 3):
+        objects = [
+            ObjectSpec(
+                shape=SHAPES[i % 3],
+                color=c,
+                size=("small", "medium", "large")[i % 3],
+                x=0.18 + 0.32 * i,
+                y=0.55 + 0.02 * i,
+            )
+            for i, c in enumerate(colors[start : start + 3])
+        ]
+        spec = SceneSpec(background=background, objects=objects, duration=0.25)
+        clip = render_clip(spec, with_audio=False)
+        truth = clip.annotations()["frames"][0]["objects"]
+        blobs = find_blobs(clip.frames[0])
+        assert len(blobs) == len(truth)
+        for obj in truth:
+            blob = min(blobs, key=lambda b: np.hypot(*(np.array(b.center()) - obj["centroid"])))
+            assert (blob.color, blob.shape) == (obj["color"], obj["shape"])
+            assert size_class(blob.half, spec.scale) == obj["size"]
+            assert np.hypot(*(np.array(blob.center()) - obj["centroid"])) < 0.3
+
+
+def test_blended_seam_between_touching_colours_is_not_an_object():
+    # red and yellow touching: their anti-aliased seam mixes to orange
+    spec = SceneSpec(
+        objects=[
+            ObjectSpec(shape="square", color="red", x=0.4, y=0.5),
+            ObjectSpec(shape="square", color="yellow", x=0.6 + 1e-6, y=0.5),
+        ],
+        duration=0.25,
+        ground=False,
+    )
+    clip = render_clip(spec, with_audio=False)
+    assert sorted(b.color for b in find_blobs(clip.frames[0])) == ["red", "yellow"]
+
+
+def test_nothing_is_found_in_an_empty_scene():
+    for background in BACKGROUNDS:
+        clip = render_clip(SceneSpec(background=background, duration=0.25), with_audio=False)
+        assert find_blobs(clip.frames[0]) == []
