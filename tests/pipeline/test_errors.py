@@ -24,6 +24,7 @@ PROMPT = "a red ball bounces"
     ({"size": (50, 50)}, "multiples of 16"),
     ({"fps": 0}, "1 to 60"),
     ({"steps": 0}, "sampling steps"),
+    ({"seed": -1}, "non-negative"),
     ({"image": "a.png", "extend": "b.mp4"}, "different modes"),
     ({"loop": True, "edit": "b.mp4"}, "--loop"),
     ({"loop": True, "extend": "b.mp4", "backward": True}, "contradict"),

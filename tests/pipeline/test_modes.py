@@ -185,3 +185,15 @@ def test_extend_into_a_loop_and_no_prompt_with_an_input(world, tmp_path, clip_fi
     assert g.frames.shape[0] == 21 + 15  # the 16th new frame would be the clip's first again
     np.testing.assert_array_equal(g.frames[:21], given)
     assert torch.equal(g.chunks[-1].latents[:, -1:], encode(world, given[:5])[:, 1:])
+
+
+def test_progress_counts_every_step_and_can_cancel(world, tmp_path):
+    from minisora.pipeline import GenerationCancelled
+
+    seen = []
+    generate(world, PROMPT, tmp_path / "p.gif", seconds=2, progress=lambda d, t, s: seen.append((d, t)), **FAST)
+    assert [d for d, _ in seen] == list(range(1, len(seen) + 1))
+    assert {t for _, t in seen} == {len(seen)} == {2 * 3}  # 2 steps x 3 chunks, planned in advance
+    with pytest.raises(GenerationCancelled):
+        generate(world, PROMPT, tmp_path / "c.gif", seconds=2, progress=lambda d, t, s: d < 3, **FAST)
+    assert not (tmp_path / "c.gif").exists()

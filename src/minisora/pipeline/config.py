@@ -113,6 +113,8 @@ class GenerateConfig:
                             f"{MAX_SECONDS:g} seconds at a time (extend the result for more)")
         if self.fps is not None and not 1 <= self.fps <= 60:
             problems.append(f"--fps {self.fps} is out of range: use 1 to 60")
+        if self.seed < 0:
+            problems.append(f"--seed {self.seed}: use a non-negative integer")
         if self.steps < 1 or self.steps > 1000:
             problems.append(f"--steps {self.steps}: use 1 to 1000 sampling steps (25 is the default)")
         if self.cfg < 0:
