@@ -197,3 +197,21 @@ def test_progress_counts_every_step_and_can_cancel(world, tmp_path):
     with pytest.raises(GenerationCancelled):
         generate(world, PROMPT, tmp_path / "c.gif", seconds=2, progress=lambda d, t, s: d < 3, **FAST)
     assert not (tmp_path / "c.gif").exists()
+
+
+def test_sound_hook_muxes_what_the_sound_model_returns(world, tmp_path):
+    """The hook issue 9's sound model plugs into: frames and caption in, a soundtrack out."""
+    from minisora.pipeline.sound import Soundtrack
+
+    calls = []
+
+    def tone(video):
+        calls.append(video)
+        n = round(video.frames.shape[0] / video.fps * 16000)
+        return Soundtrack((0.2 * np.sin(np.arange(n) / 16000 * 2 * np.pi * 440)).astype(np.float32), 16000)
+
+    g = generate(world, PROMPT, tmp_path / "s.mp4", seconds=1, sound=tone, **FAST)
+    assert calls[0].caption == g.caption and calls[0].frames.shape == g.frames.shape
+    assert probe(g.path).has_audio
+    silent = generate(world, PROMPT, tmp_path / "q.mp4", seconds=1, **FAST)
+    assert not probe(silent.path).has_audio
