@@ -215,3 +215,15 @@ def test_sound_hook_muxes_what_the_sound_model_returns(world, tmp_path):
     assert probe(g.path).has_audio
     silent = generate(world, PROMPT, tmp_path / "q.mp4", seconds=1, **FAST)
     assert not probe(silent.path).has_audio
+
+
+def test_chunk_frames_are_the_decode_of_its_latents(world, tmp_path, clip_file):
+    """The decoder is causal, so decoding a chunk up to its new latents gives the same frames as
+    decoding all of it (the pipeline skips the after-context)."""
+    second = write_mp4(tmp_path / "b.mp4", moving_square(13, 32, 32, colour=(40, 80, 230)), 16)
+    g = generate(world, PROMPT, tmp_path / "bridge.mp4", connect=(clip_file, second), seconds=1, **FAST)
+    last = g.chunks[-1]
+    whole = world.vae.decode(last.latents[None])  # (1, 3, frames, H, W)
+    start = last.plan.before
+    expected = ((whole[0, :, start:start + last.plan.new_frames].clamp(-1, 1) + 1) * 127.5).round()
+    np.testing.assert_array_equal(last.frames, expected.to(torch.uint8).permute(1, 2, 3, 0).numpy())
