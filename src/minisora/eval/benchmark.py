@@ -2,7 +2,7 @@
 
 `--model render` sends the ground truth through the very path a model's output takes (render,
 MP4 round trip, analyzer, claims): it is the ceiling and should score ~100% on every claim.
-A checkpoint goes through `minisora.pipeline.generate` once that pipeline exists.
+A checkpoint goes through `minisora.pipeline.generate`, which watermarks and signs like any output.
 """
 
 from __future__ import annotations
@@ -49,11 +49,10 @@ class CaseResult:
         }
 
 
-def make_video(model: str, case: Case, seed: int, path: Path) -> Path:
-    """Write the video for one case: a ground-truth render, or a model's generation."""
+def make_video(model, case: Case, seed: int, path: Path) -> Path:
+    """Write the video for one case: a ground-truth render, or a loaded world model's generation."""
     if model == "render":
-        from minisora import __version__
-        from minisora.provenance import ProvenanceInfo, save_video
+        from minisora.media import write_mp4
         from minisora.world import render_clip
         from minisora.world.prompt import parse_prompt
 
@@ -61,31 +60,24 @@ def make_video(model: str, case: Case, seed: int, path: Path) -> Path:
             case.prompt, width=case.size[0], height=case.size[1], duration=case.seconds, seed=seed
         )
         clip = render_clip(spec)
-        # an output like any other: watermarked and signed (a render is algorithmicMedia)
-        info = ProvenanceInfo(
-            "minisora-world", __version__, case.prompt, seed, None, "algorithmicMedia"
-        )
-        return save_video(path, clip.frames, clip.fps, clip.audio, info=info, fmt="mp4").path
-    return _generate(Path(model), case, seed, path)
+        return write_mp4(path, clip.frames, clip.fps, clip.audio)
+    from minisora.pipeline import generate
+
+    return generate(model, case.prompt, path, seconds=case.seconds, size=case.size, seed=seed).path
 
 
-def _generate(checkpoint: Path, case: Case, seed: int, path: Path) -> Path:
-    if not (checkpoint / "config.json").is_file():
+def load_model(model: str):
+    """'render', or the world model in a checkpoint folder (loaded once for the whole run)."""
+    if model == "render":
+        return model
+    if not Path(model).exists():
         raise EvalError(
-            f"no model checkpoint at {checkpoint}; give a checkpoint folder (config.json + "
-            "model.safetensors, as written by `minisora train`) or --model render for the ceiling"
+            f"no model checkpoint at {model}; give a model folder written by `minisora train` "
+            "(or its run folder), or --model render for the ground-truth ceiling"
         )
-    try:
-        from minisora.pipeline import generate
-    except ImportError:
-        raise EvalError(
-            f"found a checkpoint at {checkpoint}, but this install has no generation pipeline "
-            "(minisora.pipeline.generate) yet; until it lands, score videos from elsewhere with "
-            "`minisora eval FILE.mp4 --prompt ...` or use --model render"
-        ) from None
-    return generate(
-        checkpoint, case.prompt, out=path, seconds=case.seconds, size=case.size, seed=seed
-    )
+    from minisora.pipeline.model import load_world_model
+
+    return load_world_model(model)
 
 
 def score_video(
@@ -102,6 +94,7 @@ def run_eval(config: EvalConfig, log=print) -> list[CaseResult]:
     if config.seeds < 1:
         raise EvalError(f"--seeds {config.seeds}: give at least 1")
     chosen = cases(config.suite)
+    model = load_model(config.model)
     videos = Path(config.out) / "videos"
     videos.mkdir(parents=True, exist_ok=True)
     results = []
@@ -109,7 +102,7 @@ def run_eval(config: EvalConfig, log=print) -> list[CaseResult]:
         for seed in range(config.seeds):
             start = time.time()
             name = f"{case.suite}_{_slug(case.prompt)}_s{seed}.mp4"
-            video = make_video(config.model, case, seed, videos / name)
+            video = make_video(model, case, seed, videos / name)
             verdicts, analysis = score_video(video, case.prompt, case.seconds)
             results.append(CaseResult(case, seed, video, verdicts, analysis))
             passed = sum(v.passed for v in verdicts)
