@@ -79,6 +79,7 @@ def save_weights(model: VideoVAE, folder: str | Path, dtype: torch.dtype = torch
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder.name}-", dir=folder.parent))
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private; shipped weights are for everyone
     try:
         model.config.save(tmp / "config.json")
         save_file(_tensors(model, dtype), str(tmp / "model.safetensors"))
