@@ -17,7 +17,8 @@ inside the frame and not behind an occluder):
     within one frame if the object is whole in view (visible = 1) in the two frames on each side
     (a velocity is measured from whole views: a jump of a half-hidden object, or one after the
     last frame, cannot be); weaker or hidden ones may be found or not;
-  - onsets: contact times merged within 20 ms; each must be found within 10 ms.
+  - onsets: a contact within 20 ms of the previous one is part of its event (the ear and the
+    detector hear one onset); every event must be found within 10 ms.
 """
 
 from __future__ import annotations
@@ -159,10 +160,9 @@ def score_contacts(clip, ann, analysis, stats, fps) -> None:
 
 
 def score_onsets(clip, analysis, stats) -> None:
-    merged: list[float] = []
-    for t in sorted(c.time for c in clip.trajectory.contacts):
-        if not merged or t - merged[-1] > ONSET_MERGE:
-            merged.append(t)
+    times = sorted(c.time for c in clip.trajectory.contacts)
+    # a contact within 20 ms of the one before is heard as part of the same event
+    merged = [t for i, t in enumerate(times) if i == 0 or t - times[i - 1] > ONSET_MERGE]
     found = [o.time for o in analysis.onsets]
     for t in merged:
         near = [abs(o - t) for o in found]
