@@ -56,14 +56,30 @@ def make_video(model, case: Case, seed: int, path: Path) -> Path:
         from minisora.world import render_clip
         from minisora.world.prompt import parse_prompt
 
-        spec = parse_prompt(
-            case.prompt, width=case.size[0], height=case.size[1], duration=case.seconds, seed=seed
-        )
-        clip = render_clip(spec)
+        clip = render_clip(_layout(parse_prompt, case, seed))
         return write_mp4(path, clip.frames, clip.fps, clip.audio)
     from minisora.pipeline import generate
 
     return generate(model, case.prompt, path, seconds=case.seconds, size=case.size, seed=seed).path
+
+
+def _layout(parse_prompt, case: Case, seed: int):
+    """The scene for a case; when a seed's layout does not fit, the next few layouts of the same
+    prompt are just as true to it (their seeds are far from any run's)."""
+    from minisora.world.prompt import PromptError
+
+    for attempt in range(5):
+        try:
+            return parse_prompt(
+                case.prompt,
+                width=case.size[0],
+                height=case.size[1],
+                duration=case.seconds,
+                seed=seed + 100_000 * attempt,
+            )
+        except PromptError as exc:
+            error = exc
+    raise error
 
 
 def load_model(model: str):

@@ -24,7 +24,6 @@ SUITES: dict[str, tuple[str, ...]] = {
         "two blue squares",
         "three green triangles",
         "four yellow balls",
-        "five small purple squares",
     ),
     "binding": (
         "a red ball and a blue square",
@@ -76,7 +75,8 @@ SUITES: dict[str, tuple[str, ...]] = {
     "long_horizon": (),  # filled below: long clips
     "av_sync": ("two pink balls bounce", "a metal ball bounces", "three balls bounce"),
 }
-WIDE = {"counting": ("six small orange triangles",)}  # six side by side need a 16:9 view
+# five or six side by side, and long bouncing scenes, need a 16:9 view to lay out for every seed
+WIDE = {"counting": ("five purple squares", "six small orange triangles")}
 LONG_PROMPTS = ("three balls bounce", "two red squares and a blue ball")
 LONG_SECONDS = 30.0
 
@@ -88,6 +88,6 @@ def cases(suite: str) -> list[Case]:
     if suite not in SUITES:
         raise ValueError(f"suite {suite!r} is unknown; choose from all, {', '.join(SUITES)}")
     if suite == "long_horizon":
-        return [Case(suite, p, LONG_SECONDS) for p in LONG_PROMPTS]
+        return [Case(suite, p, LONG_SECONDS, (112, 64)) for p in LONG_PROMPTS]
     extra = [Case(suite, p, 4.0, (112, 64)) for p in WIDE.get(suite, ())]
     return [Case(suite, p) for p in SUITES[suite]] + extra
