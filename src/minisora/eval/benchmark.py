@@ -52,12 +52,15 @@ class CaseResult:
 def make_video(model, case: Case, seed: int, path: Path) -> Path:
     """Write the video for one case: a ground-truth render, or a loaded world model's generation."""
     if model == "render":
-        from minisora.media import write_mp4
+        from minisora import __version__
+        from minisora.provenance import ProvenanceInfo, save_video
         from minisora.world import render_clip
         from minisora.world.prompt import parse_prompt
 
         clip = render_clip(_layout(parse_prompt, case, seed))
-        return write_mp4(path, clip.frames, clip.fps, clip.audio)
+        # an output like the model's: watermarked and signed (a render is algorithmicMedia)
+        info = ProvenanceInfo("minisora-world", __version__, case.prompt, seed, None, "algorithmicMedia")
+        return save_video(path, clip.frames, clip.fps, clip.audio, info=info, fmt="mp4").path
     from minisora.pipeline import generate
 
     return generate(model, case.prompt, path, seconds=case.seconds, size=case.size, seed=seed).path
