@@ -14,6 +14,16 @@ from pathlib import Path
 from minisora.media.errors import MediaError
 
 
+def _read_umask() -> int:
+    """Read once at import: os.umask can only be read by setting it, which races with threads."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def check_writable(path: str | Path) -> Path:
     """Return `path` as a Path if its folder exists and is writable, else raise MediaError."""
     path = Path(path)
@@ -36,6 +46,7 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     )
     os.close(fd)
     tmp_path = Path(tmp)
+    tmp_path.chmod(0o666 & ~_UMASK)  # mkstemp makes 0600; an output file gets the usual mode
     try:
         yield tmp_path
         os.replace(tmp_path, path)
