@@ -4,10 +4,10 @@ FVD uses I3D trained on Kinetics; nothing like it is downloadable here, and it w
 this world anyway. Like Inception for FID, this encoder is trained to predict what a clip shows
 (how many objects of each colour, shape and size; how they move; camera pan; contacts;
 occluders; background), so its 64-d penultimate features are sensitive to exactly what a world
-video can get wrong. Four strided 3D convolutions, ~0.24 M parameters, shipped as bf16
-safetensors (~0.5 MB) with its config in minisora/eval/weights/.
+video can get wrong. Four strided 3D convolutions over 16 frames at 32x32, ~0.24 M parameters,
+shipped as bf16 safetensors (~0.5 MB) with its config in minisora/eval/weights/.
 
-Train (a few minutes on 2 CPU cores): python -m minisora.eval.encoder --clips 1500 --epochs 8
+Train (~30 min on 2 shared CPU cores): python -m minisora.eval.encoder --clips 1500 --epochs 12
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ WEIGHTS = Path(__file__).parent / "weights"
 class EncoderConfig:
     frames: int = 16  # clips are resampled to this many frames ...
     stride: int = 4  # ... taken every `stride` frames of a 16 fps clip (4 s at 4 fps)
-    size: int = 64  # ... and resized to size x size
+    size: int = 32  # ... and resized to size x size (objects stay >= 4 px across)
     width: int = 16  # channels of the first convolution; doubled twice
     features: int = 64
     targets: int = len(PALETTE) + len(SHAPES) + len(SIZES) + 5 + len(BACKGROUNDS)
@@ -44,13 +44,13 @@ def build_encoder(config: EncoderConfig):
             w = config.width
             self.body = nn.Sequential(
                 nn.Conv3d(3, w, (3, 4, 4), (1, 2, 2), 1),
-                nn.GELU(),  # (B, w, T, 32, 32)
+                nn.GELU(),  # (B, w, T, S/2, S/2) for input (B, 3, T, S, S)
                 nn.Conv3d(w, 2 * w, (3, 4, 4), 2, 1),
-                nn.GELU(),  # (B, 2w, T/2, 16, 16)
+                nn.GELU(),  # (B, 2w, T/2, S/4, S/4)
                 nn.Conv3d(2 * w, 4 * w, (3, 4, 4), 2, 1),
-                nn.GELU(),  # (B, 4w, T/4, 8, 8)
+                nn.GELU(),  # (B, 4w, T/4, S/8, S/8)
                 nn.Conv3d(4 * w, 4 * w, 3, 2, 1),
-                nn.GELU(),  # (B, 4w, T/8, 4, 4)
+                nn.GELU(),  # (B, 4w, T/8, S/16, S/16)
             )
             self.project = nn.Linear(4 * w, config.features)
             self.head = nn.Linear(config.features, config.targets)
@@ -102,20 +102,18 @@ def video_features(model, frames: np.ndarray) -> np.ndarray:
 
 
 def render_features(model, cases: list, seed_offset: int) -> np.ndarray:
-    """Features of fresh ground-truth renders of the given cases (one per case)."""
-    from minisora.world import render_clip
-    from minisora.world.prompt import parse_prompt
+    """Features of fresh ground-truth renders of the given cases (one per entry), sent through
+    the same MP4 round trip as the videos they are compared with."""
+    import tempfile
+
+    from minisora.eval.benchmark import make_video
+    from minisora.media import read_video
 
     feats = []
-    for k, case in enumerate(cases):
-        spec = parse_prompt(
-            case.prompt,
-            width=case.size[0],
-            height=case.size[1],
-            duration=case.seconds,
-            seed=seed_offset + k,
-        )
-        feats.append(video_features(model, render_clip(spec, with_audio=False).frames))
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, case in enumerate(cases):
+            path = make_video("render", case, seed_offset + k, Path(tmp) / "reference.mp4")
+            feats.append(video_features(model, read_video(path, with_audio=False).frames))
     return np.stack(feats)
 
 
@@ -157,9 +155,9 @@ def train_encoder(clips: int, epochs: int, seed: int = 0, out: Path = WEIGHTS) -
     mean, std = y.mean(0), y.std(0) + 1e-3
     y = (y - mean) / std
     model = build_encoder(config)
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.01)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
     steps = epochs * (clips // 32)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
     for epoch in range(epochs):
         order = torch.randperm(clips)
         losses = []
@@ -184,7 +182,7 @@ def main() -> None:
         description="train the world video encoder for the Fréchet distance"
     )
     parser.add_argument("--clips", type=int, default=1500)
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--out", type=Path, default=WEIGHTS)
     args = parser.parse_args()
     print(f"wrote {train_encoder(args.clips, args.epochs, out=args.out)}")

@@ -71,8 +71,9 @@ def video_quality(path: Path) -> dict[str, float]:
 
 
 def distribution_metrics(videos: list[Path], cases: list) -> dict[str, float]:
-    """Flicker and sharpness averaged over the videos; the Fréchet distance to fresh renders of
-    the same prompts, and the floor (renders against renders)."""
+    """Flicker and sharpness averaged over the videos; the Fréchet distance to as many fresh
+    renders of the same prompts (`cases`, one per video), and its floor: a second such set of
+    renders against the first. Both sides always go through the same MP4 round trip."""
     from minisora.eval.encoder import load_encoder, render_features, video_features
 
     quality = [video_quality(v) for v in videos]
