@@ -47,6 +47,7 @@ def test_one_file_is_scored_against_its_prompt(tmp_path, capsys):
     assert "FAIL  count        exactly 3 blue squares  [frame 0" in printed
     saved = json.loads((tmp_path / "one" / "result.json").read_text())
     assert saved["prompt"] == "two blue squares" and all(c["passed"] for c in saved["claims"])
+    assert saved["analysis"]["counts"][0] == 2 and len(saved["analysis"]["tracks"]) == 2
 
 
 def test_missing_model_and_missing_prompt_are_clear_errors(tmp_path, capsys):

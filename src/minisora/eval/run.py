@@ -22,13 +22,18 @@ def evaluate_suites(model: str, suite: str, seeds: int, out: Path) -> Path:
 
 def evaluate_file(video: Path, prompt: str, out: Path | None) -> int:
     """Print each claim's verdict for one video; 0 if all hold, 1 otherwise (scripts can test it)."""
-    verdicts, _ = score_video(video, prompt)
+    verdicts, analysis = score_video(video, prompt)
     for v in verdicts:
         where = "" if v.passed else f"  [frame {v.frame}, object {v.track}] {v.detail}"
         print(f"{'PASS' if v.passed else 'FAIL'}  {v.kind:12s} {v.text}{where}")
     print(f"{sum(v.passed for v in verdicts)}/{len(verdicts)} claims hold")
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
-        payload = {"video": str(video), "prompt": prompt, "claims": [vars(v) for v in verdicts]}
+        payload = {
+            "video": str(video),
+            "prompt": prompt,
+            "claims": [vars(v) for v in verdicts],
+            "analysis": analysis.to_dict(),  # what the analyzer saw, frame by frame
+        }
         (Path(out) / "result.json").write_text(json.dumps(payload, indent=1, default=float))
     return 0 if all(v.passed for v in verdicts) else 1
