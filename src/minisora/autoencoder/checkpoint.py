@@ -9,9 +9,7 @@ is always complete. Shipped weights are config.json + model.safetensors (bf16), 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from safetensors.torch import load_file, save_file
 
 from minisora.autoencoder.config import VAEConfig
 from minisora.autoencoder.model import VideoVAE
+from minisora.media.atomic import atomic_folder
 
 DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "default"
 CHECKPOINT_PREFIX = "step_"
@@ -37,19 +36,12 @@ def save_checkpoint(run_dir: str | Path, step: int, model: VideoVAE, ema: dict[s
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     final = run_dir / f"{CHECKPOINT_PREFIX}{step:07d}"
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=run_dir))
-    try:
+    with atomic_folder(final) as tmp:
         model.config.save(tmp / "config.json")
         save_file(_tensors(model, None), str(tmp / "model.safetensors"))
         save_file(_tensors(ema, None), str(tmp / "ema.safetensors"))
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         (tmp / "state.json").write_text(json.dumps({**state, "step": step}, indent=1) + "\n")
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     for old in list_checkpoints(run_dir)[:-keep]:
         shutil.rmtree(old)
     return final
@@ -77,18 +69,9 @@ def load_checkpoint(folder: str | Path) -> tuple[VideoVAE, dict[str, torch.Tenso
 def save_weights(model: VideoVAE, folder: str | Path, dtype: torch.dtype = torch.bfloat16) -> Path:
     """Shippable weights: config.json + model.safetensors in `dtype`, written atomically."""
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder.name}-", dir=folder.parent))
-    os.chmod(tmp, 0o755)  # mkdtemp makes it private; shipped weights are for everyone
-    try:
+    with atomic_folder(folder) as tmp:
         model.config.save(tmp / "config.json")
         save_file(_tensors(model, dtype), str(tmp / "model.safetensors"))
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return folder
 
 

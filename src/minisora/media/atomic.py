@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,3 +54,22 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_folder(final: str | Path) -> Iterator[Path]:
+    """Yield a scratch folder beside `final`; on success it replaces `final` whole.
+
+    Checkpoints and shipped weights use it: a folder under its final name is always complete.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
+    tmp.chmod(0o777 & ~_UMASK)  # mkdtemp makes 0700; a checkpoint folder gets the usual mode
+    try:
+        yield tmp
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -11,9 +11,7 @@ Shipped weights are config.json + model.safetensors (the EMA, bf16), loaded stri
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from safetensors.torch import load_file, save_file
 
 from minisora.dit.config import DiTConfig
 from minisora.dit.model import DiT
+from minisora.media.atomic import atomic_folder
 
 PREFIX = "step_"
 
@@ -37,18 +36,12 @@ def save_checkpoint(out: str | Path, step: int, model_state: dict[str, torch.Ten
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     final = out / f"{PREFIX}{step:07d}"
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=out))
-    try:
+    with atomic_folder(final) as tmp:
         config.save(tmp / "config.json")
         save_file(_contiguous(model_state), str(tmp / "model.safetensors"))
         save_file(_contiguous(ema_state), str(tmp / "ema.safetensors"))
         torch.save(optimizer_state, tmp / "optimizer.pt")
         (tmp / "state.json").write_text(json.dumps({**state, "step": step}, indent=1) + "\n")
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     for old in list_checkpoints(out)[:-keep]:
         shutil.rmtree(old)
     return final
@@ -77,18 +70,11 @@ def load_checkpoint(folder: str | Path) -> dict[str, Any]:
 def export_weights(checkpoint: str | Path, folder: str | Path, dtype: torch.dtype = torch.bfloat16) -> Path:
     """Shippable weights from a checkpoint's EMA: config.json + model.safetensors in `dtype`."""
     checkpoint, folder = Path(checkpoint), Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder.name}-", dir=folder.parent))
-    try:
+    with atomic_folder(folder) as tmp:
         shutil.copy(checkpoint / "config.json", tmp / "config.json")
         save_file(_contiguous(load_file(str(checkpoint / "ema.safetensors")), dtype), str(tmp / "model.safetensors"))
         state = json.loads((checkpoint / "state.json").read_text())
         (tmp / "text_encoder.json").write_text(json.dumps(state.get("text_encoder", {}), indent=1) + "\n")
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 
