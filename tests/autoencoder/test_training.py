@@ -100,3 +100,34 @@ def test_export_measures_latent_statistics(tmp_path: Path) -> None:
     video = torch.rand(1, 3, 5, 64, 64) * 2 - 1
     z = model.encode(video)
     assert torch.isfinite(z).all() and z.shape == (1, 4, 2, 16, 16)
+
+
+def test_mse_term_weights_large_errors() -> None:
+    from minisora.autoencoder.losses import vae_loss
+
+    target = torch.zeros(1, 3, 1, 8, 8)
+    mean, logvar = torch.zeros(1, 4, 1, 2, 2), torch.zeros(1, 4, 1, 2, 2)
+    small = torch.full_like(target, 0.05)  # a faint error everywhere ...
+    large = torch.zeros_like(target)
+    large[..., :2, :2] = 0.8  # ... or a missed object: about the same L1, far more squared error
+    args = (mean, logvar, 0.0, 0.0, 0.0)
+    l1_small, l1_large = vae_loss(small, target, *args)[0], vae_loss(large, target, *args)[0]
+    assert abs(l1_small - l1_large) < 0.01
+    gap = vae_loss(large, target, *args, mse_weight=2.0)[0] - vae_loss(small, target, *args, mse_weight=2.0)[0]
+    assert gap > 0.05
+
+
+def test_new_run_can_start_from_shipped_weights(tmp_path: Path) -> None:
+    torch.manual_seed(1)
+    start = VideoVAE(VAEConfig.from_dict(VAE_PRESETS["tiny"].to_dict())).eval()
+    start.set_latent_stats([0.3] * 4, [1.5] * 4)
+    save_weights(start, tmp_path / "start", dtype=torch.float32)
+    cfg = TrainVAEConfig(run_dir=str(tmp_path / "run"), preset="f8c16", steps=0, eval_clips=0,
+                         init_from=str(tmp_path / "start"))
+    from minisora.autoencoder.train import _new_run
+
+    model, ema, step = _new_run(cfg)
+    assert step == 0 and model.config.width == start.config.width  # the weights' config wins
+    assert model.config.latent_shift == []  # training works in raw latent units
+    for name, value in start.state_dict().items():
+        assert torch.equal(model.state_dict()[name], value) and torch.equal(ema[name], value), name

@@ -8,9 +8,12 @@ Clip i of a split comes from seed (split, i): the held-out split never meets a t
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import torch
 
+from minisora.world.clip import render_clip
 from minisora.world.spec import (
     BACKGROUNDS,
     MATERIALS,
@@ -78,10 +81,19 @@ def _sample_scene(rng: np.random.Generator, size: tuple[int, int], fps: int, sec
 
 def render_pixels(spec: SceneSpec) -> torch.Tensor:
     """Render a spec to (3, T, H, W) float32 in [-1, 1]."""
-    from minisora.world.clip import render_clip
-
     frames = render_clip(spec, with_audio=False).frames  # (T, H, W, 3) uint8
     return torch.from_numpy(frames).permute(3, 0, 1, 2).float() / 127.5 - 1.0
+
+
+POOL = 256  # a batch draws from a pool of this many clips ...
+POOL_SLIDE = 64  # ... which renews this many clips every POOL steps
+
+
+@lru_cache(maxsize=2 * POOL)
+def _rendered(index: int, size: tuple[int, int]) -> torch.Tensor:
+    """Clip `index` of the training split as (3, T, H, W) uint8: renders are reused across steps."""
+    frames = render_clip(clip_spec(index, "train", size), with_audio=False).frames
+    return torch.from_numpy(frames).permute(3, 0, 1, 2).contiguous()
 
 
 def training_batch(step: int, seed: int, batch: int, frames: int, aspect_mix: float,
@@ -90,19 +102,22 @@ def training_batch(step: int, seed: int, batch: int, frames: int, aspect_mix: fl
 
     A share `aspect_mix` of the batches uses a non-square aspect ratio. Each clip is a random
     window of `frames` (4k+1) frames from a 4 s clip; the batch depends only on (seed, step),
-    which is what makes resume exact. `crop` cuts a random crop x crop square from each clip.
+    which is what makes resume exact. Clips come from a sliding pool (POOL clips, POOL_SLIDE
+    new ones every POOL steps), so each render serves a few windows: rendering costs about
+    a third of a training step otherwise. `crop` cuts a random crop x crop square from each clip.
     """
     rng = np.random.default_rng([seed, step])
     aspect = "1:1" if rng.random() >= aspect_mix else str(rng.choice(list(ASPECT_SIZES)[1:]))
     size = ASPECT_SIZES[aspect]
+    base = seed * 1_000_003 + (step // POOL) * POOL_SLIDE
     clips = []
-    for item in range(batch):
-        pixels = render_pixels(clip_spec(int(rng.integers(2**31)) + item, "train", size))
+    for _item in range(batch):
+        pixels = _rendered(base + int(rng.integers(POOL)), size)
         start = int(rng.integers(0, pixels.shape[1] - frames + 1))
         pixels = pixels[:, start:start + frames]
         if crop is not None:
             top = int(rng.integers(0, pixels.shape[2] - crop + 1))
             left = int(rng.integers(0, pixels.shape[3] - crop + 1))
             pixels = pixels[:, :, top:top + crop, left:left + crop]
-        clips.append(pixels)
+        clips.append(pixels.float() / 127.5 - 1.0)
     return torch.stack(clips)

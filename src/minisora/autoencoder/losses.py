@@ -66,16 +66,18 @@ def kl_divergence(mean: torch.Tensor, logvar: torch.Tensor, pixel_values: int) -
 
 
 def vae_loss(recon: torch.Tensor, target: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor,
-             ssim_weight: float, grad_weight: float, kl_weight: float) -> tuple[torch.Tensor, dict[str, float]]:
+             ssim_weight: float, grad_weight: float, kl_weight: float, mse_weight: float = 0.0
+             ) -> tuple[torch.Tensor, dict[str, float]]:
     """The training loss and its parts (as floats, for the log)."""
     recon = recon.float()
     l1 = (recon - target).abs().mean()
     ssim = ssim_per_frame(recon, target).mean()
     grad = gradient_l1(recon, target)
     kl = kl_divergence(mean, logvar, target.numel())
-    loss = l1 + ssim_weight * (1 - ssim) + grad_weight * grad + kl_weight * kl
+    mse = (recon - target).pow(2).mean()
+    loss = l1 + mse_weight * mse + ssim_weight * (1 - ssim) + grad_weight * grad + kl_weight * kl
     with torch.no_grad():
         psnr = psnr_per_clip(recon, target).mean()
     parts = {"loss": loss.item(), "l1": l1.item(), "ssim": ssim.item(), "grad": grad.item(),
-             "kl": kl.item(), "psnr": psnr.item()}
+             "kl": kl.item(), "mse": mse.item(), "psnr": psnr.item()}
     return loss, parts

@@ -41,6 +41,9 @@ class TrainVAEConfig:
     ssim_weight: float = 0.2
     grad_weight: float = 0.5
     kl_weight: float = 1e-6
+    mse_weight: float = 0.0  # squared error: its gradient grows with the error, so small objects the
+    #                          reconstruction misses outweigh the large, easy background
+    init_from: str | None = None  # shipped weights folder a new run starts from (fine-tuning)
     seed: int = 0
     bf16: bool = True
     checkpoint_minutes: float = 5.0
@@ -63,6 +66,14 @@ def _new_run(cfg: TrainVAEConfig) -> tuple[VideoVAE, dict[str, torch.Tensor], in
     if cfg.width is not None:
         vae_config.width = cfg.width
     model = VideoVAE(vae_config)
+    if cfg.init_from:
+        from minisora.autoencoder.checkpoint import load_vae
+
+        start = load_vae(cfg.init_from)  # raw latents in training: its normalisation is dropped
+        start.config.latent_shift, start.config.latent_scale = [], []
+        model = VideoVAE(start.config)
+        model.load_state_dict(start.state_dict(), strict=True)
+        print(f"new run initialised from {cfg.init_from}", flush=True)
     ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
     return model, ema, 0
 
@@ -109,7 +120,8 @@ def train_step(model: VideoVAE, optimizer: torch.optim.Optimizer, video: torch.T
         group["lr"] = learning_rate(cfg, step)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
         recon, mean, logvar = model(video, generator=generator)
-    loss, parts = vae_loss(recon, video, mean, logvar, cfg.ssim_weight, cfg.grad_weight, cfg.kl_weight)
+    loss, parts = vae_loss(recon, video, mean, logvar, cfg.ssim_weight, cfg.grad_weight, cfg.kl_weight,
+                           cfg.mse_weight)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     parts["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0).item()
