@@ -139,9 +139,41 @@ def cmd_generate(args: argparse.Namespace) -> int:
         extend=args.extend, backward=args.backward, loop=args.loop,
         connect=tuple(args.connect) if args.connect else None, edit=args.edit, strength=args.strength,
         format=args.format, refine=not args.no_refine)
+    sound = None if args.no_sound else "default"
     with ProgressBar() as bar:
-        result = generate(args.model, config, args.out, vae=args.vae, progress=bar, on_note=print)
+        result = generate(args.model, config, args.out, vae=args.vae, progress=bar, on_note=print,
+                          sound=sound)
     print(f"wrote {result.path} ({result.frames.shape[0]} frames at {result.fps} fps, {config.mode})")
+    return 0
+
+
+def cmd_add_sound(args: argparse.Namespace) -> int:
+    import torch
+
+    from minisora.sound.commands import add_sound
+    from minisora.sound.synthesis import SoundSettings
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    settings = SoundSettings(steps=args.steps, cfg=args.cfg)
+    out = add_sound(args.video, args.out, prompt=args.prompt, seed=args.seed, model=args.model,
+                    settings=settings)
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_train_sound(args: argparse.Namespace) -> int:
+    import torch
+
+    from minisora.sound.train import SoundTrainConfig, export_weights, train_sound
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    options = {k: v for k, v in vars(args).items() if k not in ("handler", "command", "threads", "export")}
+    last = train_sound(SoundTrainConfig.from_dict(options))
+    print(f"last checkpoint: {last}")
+    if args.export:
+        print(f"exported weights: {export_weights(last, args.export)}")
     return 0
 
 
@@ -269,7 +301,36 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--vae", type=Path, default=None, help="autoencoder folder (default: the model's)")
     gen.add_argument("--no-refine", action="store_true", help="condition on the prompt as typed")
     gen.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    gen.add_argument("--no-sound", action="store_true", help="a silent video (default: the sound model's track)")
     gen.set_defaults(handler=cmd_generate)
+
+    snd = sub.add_parser("add-sound", help="give a silent video of the world its synchronized sound")
+    snd.add_argument("video", type=Path, help="an MP4 (any sound in it is replaced)")
+    snd.add_argument("--out", type=Path, required=True, help="the MP4 to write (watermarked and signed)")
+    snd.add_argument("--prompt", default="", help="what the video shows (names materials the eye cannot see)")
+    snd.add_argument("--seed", type=int, default=0)
+    snd.add_argument("--steps", type=int, default=12, help="sampling steps")
+    snd.add_argument("--cfg", type=float, default=2.0, help="guidance scale (1 = none)")
+    snd.add_argument("--model", type=Path, default=None, help="sound model folder (default: the shipped one)")
+    snd.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    snd.set_defaults(handler=cmd_add_sound)
+
+    ts = sub.add_parser("train-sound", help="train (or resume) the sound model on world clips")
+    ts.add_argument("--run-dir", default=None, help="checkpoints go here; an existing run resumes (runs/sound-s)")
+    ts.add_argument("--cache", default=None, help="rendered clips, mels and latents (runs/sound/cache)")
+    ts.add_argument("--clips", type=int, default=None, help="world clips to train on (1000)")
+    ts.add_argument("--vae", default=None, help="autoencoder folder (default: the packaged one)")
+    ts.add_argument("--preset", default=None, help="sound-s (shipped) or tiny")
+    ts.add_argument("--steps", type=int, default=None, help="train up to this step")
+    ts.add_argument("--batch", type=int, default=None)
+    ts.add_argument("--lr", type=float, default=None)
+    ts.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints")
+    ts.add_argument("--log-every", type=int, default=None)
+    ts.add_argument("--seed", type=int, default=None)
+    ts.add_argument("--init-from", default=None, help="weights a new run starts from (e.g. after a new VAE)")
+    ts.add_argument("--export", default=None, help="write the final EMA here as shipped weights")
+    ts.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    ts.set_defaults(handler=cmd_train_sound)
 
     ev = sub.add_parser("eval", help="score videos against the claims of their prompts (world benchmark)")
     ev.add_argument("video", nargs="?", type=Path, default=None, help="one video to score (with --prompt)")

@@ -213,7 +213,7 @@ def test_sound_hook_muxes_what_the_sound_model_returns(world, tmp_path):
     g = generate(world, PROMPT, tmp_path / "s.mp4", seconds=1, sound=tone, **FAST)
     assert calls[0].caption == g.caption and calls[0].frames.shape == g.frames.shape
     assert probe(g.path).has_audio
-    silent = generate(world, PROMPT, tmp_path / "q.mp4", seconds=1, **FAST)
+    silent = generate(world, PROMPT, tmp_path / "q.mp4", seconds=1, sound=None, **FAST)
     assert not probe(silent.path).has_audio
 
 

@@ -80,11 +80,12 @@ class _Raw:
 
 def generate(model: str | Path | WorldModel | None, prompt: str | GenerateConfig, out: str | Path, *,
              vae: str | Path | None = None, progress: Progress | None = None,
-             on_note: Callable[[str], None] | None = None, sound: SoundModel | None = None,
+             on_note: Callable[[str], None] | None = None, sound: SoundModel | str | None = "default",
              **options: Any) -> Generation:
     """Generate a video into `out`. `model`: a loaded WorldModel, a model folder, or None for the
     shipped default. `prompt`: the prompt (with GenerateConfig fields as keyword options), or a
-    whole GenerateConfig."""
+    whole GenerateConfig. `sound`: "default" (the shipped sound model, if installed), a
+    SoundModel, or None for a silent video."""
     config = prompt if isinstance(prompt, GenerateConfig) else GenerateConfig(prompt=prompt, **options)
     notes: list[str] = []
 
@@ -97,6 +98,7 @@ def generate(model: str | Path | WorldModel | None, prompt: str | GenerateConfig
     out, fmt = check_output(Path(out), config.check().format)
     raw = read_inputs(config)
     world = model if isinstance(model, WorldModel) else load_world_model(model, vae)
+    sound = sound_for(sound, world, note) if fmt == "mp4" else None
     size, fps = output_size(config, raw, world), output_fps(config, raw)
     seconds = config.seconds if config.seconds is not None else DEFAULT_SECONDS
     # 2. refine and encode the prompt
@@ -260,6 +262,24 @@ def assemble(made: Made, fps: int) -> np.ndarray:
         return resample(segment.frames, segment.fps, fps, continuation=False, duration=duration)
     parts = [resample(s.frames, s.fps, fps, continuation=s.continuation) for s in made.segments]
     return np.concatenate(parts)
+
+
+def sound_for(sound: SoundModel | str | None, world: WorldModel, note: Callable[[str], None]
+              ) -> SoundModel | None:
+    """The sound model to call: the one given, none, or for "default" the shipped one (issue 9),
+    sharing the world model's text encoder when it is the same packaged MiniLM."""
+    if not isinstance(sound, str):
+        return sound
+    if sound != "default":
+        raise ValueError(f"sound={sound!r}: pass 'default', a SoundModel, or None for silence")
+    from minisora.sound.weights import has_default_sound
+
+    if not has_default_sound():
+        note("silent video: no sound model is installed (train one with `minisora train-sound`)")
+        return None
+    from minisora.sound.synthesis import load_world_sound
+
+    return load_world_sound(text=world.text if world.text.config.path == "" else None)
 
 
 def soundtrack(sound: SoundModel | None, frames: np.ndarray, fps: int, caption: str, seed: int

@@ -1,0 +1,124 @@
+"""The sound model's training cache: world clips rendered once, as log-mels, caption tokens and
+video latents.
+
+    cache/clips_0000.pt ...            mel (n_mels, F) fp16, caption tokens (L, 384) fp16, caption
+    cache/latents-<vae sha[:12]>/      latents (C, T', H', W') fp16 of the same clips, per autoencoder
+
+Rendering and text encoding do not depend on the autoencoder; latents do, so they live in a
+folder named by the autoencoder's fingerprint: when the VAE is retrained only the latents are
+made again. Each shard is written atomically, so an interrupted build resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from minisora.sound.mel import MelConfig, log_mel
+
+SHARD = 100  # clips per shard
+
+
+def file_fingerprint(path: str | Path) -> str:
+    """sha256 of a file (the autoencoder's model.safetensors identifies its latent space)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def vae_fingerprint(folder: str | Path | None = None) -> str:
+    from minisora.autoencoder.checkpoint import DEFAULT_WEIGHTS
+
+    return file_fingerprint(Path(folder or DEFAULT_WEIGHTS) / "model.safetensors")
+
+
+def video_tensor(frames: np.ndarray) -> torch.Tensor:
+    """(T, H, W, 3) uint8 -> (1, 3, T, H, W) in [-1, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)[None].float() / 127.5 - 1.0
+
+
+def build_clip_shard(seed: int, start: int, count: int, mel: MelConfig, encode_text: Callable) -> dict[str, Any]:
+    """Render clips start .. start + count of the training split: mels and caption tokens."""
+    from minisora.world.captions import caption_clip
+    from minisora.world.clip import render_clip
+    from minisora.world.dataset import DatasetConfig, sample_clip_spec
+
+    dataset = DatasetConfig(n=start + count, seed=seed)
+    clips = [render_clip(sample_clip_spec(dataset, i)) for i in range(start, start + count)]
+    captions = [caption_clip(c.spec, c.trajectory) for c in clips]
+    tokens, mask = encode_text(captions)  # (B, L, D), (B, L)
+    return {
+        "index": list(range(start, start + count)),
+        "mel": [log_mel(c.audio, mel)[0].half() for c in clips],
+        "text": [tokens[i, mask[i]].half() for i in range(count)],
+        "caption": captions,
+        "fps": [c.fps for c in clips],
+        "frames": [c.frames.shape[0] for c in clips],
+    }
+
+
+def build_latent_shard(seed: int, start: int, count: int, vae) -> list[torch.Tensor]:
+    """The same clips' normalised video latents (C, T', H', W'), re-rendered (rendering is cheap)."""
+    from minisora.world.clip import render_clip
+    from minisora.world.dataset import DatasetConfig, sample_clip_spec
+
+    dataset = DatasetConfig(n=start + count, seed=seed)
+    out = []
+    with torch.inference_mode():
+        for i in range(start, start + count):
+            clip = render_clip(sample_clip_spec(dataset, i), with_audio=False)
+            out.append(vae.encode(video_tensor(clip.frames))[0].half())
+    return out
+
+
+def build_cache(root: str | Path, n: int, seed: int = 0, vae_folder: str | Path | None = None,
+                mel: MelConfig | None = None, log: Callable[[str], None] = print) -> Path:
+    """Make (or complete) the cache of n clips for the autoencoder in vae_folder; returns its latents folder."""
+    import json
+
+    from minisora.autoencoder.checkpoint import load_vae
+    from minisora.media.atomic import atomic_path
+    from minisora.text.encoder import TextEncoder
+
+    root, mel = Path(root), mel or MelConfig()
+    root.mkdir(parents=True, exist_ok=True)
+    recorded = {"mel": mel.to_dict(), "seed": seed}
+    if (root / "cache.json").exists() and json.loads((root / "cache.json").read_text()) != recorded:
+        raise ValueError(f"{root} holds clips of another mel config or world seed; name another cache folder")
+    (root / "cache.json").write_text(json.dumps(recorded, indent=1) + "\n")
+    latents_dir = root / f"latents-{vae_fingerprint(vae_folder)[:12]}"
+    latents_dir.mkdir(exist_ok=True)
+    text, vae = None, None
+    for shard, start in enumerate(range(0, n, SHARD)):
+        count = min(SHARD, n - start)
+        clip_path, latent_path = root / f"clips_{shard:04d}.pt", latents_dir / f"latents_{shard:04d}.pt"
+        if not clip_path.exists():
+            text = text or TextEncoder()
+            with atomic_path(clip_path) as tmp:
+                torch.save(build_clip_shard(seed, start, count, mel, text.encode), tmp)
+        if not latent_path.exists():
+            vae = vae or load_vae(vae_folder)
+            with atomic_path(latent_path) as tmp:
+                torch.save(build_latent_shard(seed, start, count, vae), tmp)
+        log(f"cache: {start + count}/{n} clips")
+    return latents_dir
+
+
+def load_cache(root: str | Path, latents_dir: str | Path, n: int) -> list[dict[str, Any]]:
+    """Clips as dicts {mel, text, latents, fps}, the first n of the cache."""
+    root, latents_dir = Path(root), Path(latents_dir)
+    items: list[dict[str, Any]] = []
+    for shard in range((n + SHARD - 1) // SHARD):
+        clips = torch.load(root / f"clips_{shard:04d}.pt")
+        latents = torch.load(latents_dir / f"latents_{shard:04d}.pt")
+        for k in range(len(latents)):
+            items.append({"mel": clips["mel"][k], "text": clips["text"][k], "latents": latents[k],
+                          "fps": clips["fps"][k]})
+    return items[:n]

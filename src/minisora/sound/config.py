@@ -1,0 +1,76 @@
+"""The sound model's configuration: one typed dataclass, presets in a plain dict.
+
+Everything that fixes the meaning of the weights lives here and is saved in config.json: the
+mel representation, the token layout (mel frames per token, latent patch), the video timeline
+(frame rate and the autoencoder's time compression) and the fingerprint of the autoencoder
+whose latents the model was trained on.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from minisora.sound.mel import MelConfig
+
+
+@dataclass
+class SoundConfig:
+    depth: int = 4
+    width: int = 128
+    heads: int = 4
+    mlp_ratio: float = 3.0
+    mel_patch: int = 4  # mel frames per audio token (40 ms at a 10 ms hop)
+    latent_channels: int = 16  # the video autoencoder's C
+    latent_patch: int = 2  # spatial patch over the video latent (H', W')
+    time_factor: int = 4  # video frames per latent frame after the first (the causal VAE)
+    text_dim: int = 384
+    rope_theta: float = 10000.0
+    rope_unit_s: float = 0.01  # rotary positions count this many seconds as 1 (audio and video alike)
+    freq_dim: int = 256
+    mel: MelConfig = field(default_factory=MelConfig)
+    vae_fingerprint: str = ""  # sha256 of the autoencoder weights the model was trained on
+
+    def __post_init__(self) -> None:
+        if isinstance(self.mel, dict):
+            self.mel = MelConfig(**self.mel)
+        self.validate()
+
+    def validate(self) -> SoundConfig:
+        if self.width % self.heads or (self.width // self.heads) % 2:
+            raise ValueError(f"width {self.width} must split into {self.heads} heads of even size")
+        if self.depth < 1 or self.mel_patch < 1 or self.latent_patch < 1:
+            raise ValueError("depth, mel_patch and latent_patch must be at least 1")
+        return self
+
+    @property
+    def token_dim(self) -> int:
+        return self.mel.n_mels * self.mel_patch
+
+    @property
+    def video_token_dim(self) -> int:
+        return self.latent_channels * self.latent_patch**2
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> SoundConfig:
+        data = json.loads(Path(path).read_text())
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"{path}: unknown sound config keys {sorted(unknown)}")
+        return cls(**data)
+
+
+SOUND_PRESETS: dict[str, SoundConfig] = {
+    "sound-s": SoundConfig(),  # the shipped model: 1.8 M parameters
+    "tiny": SoundConfig(depth=1, width=32, heads=2, mlp_ratio=2.0, freq_dim=32,
+                        mel=MelConfig(n_mels=16)),
+}

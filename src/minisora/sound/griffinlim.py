@@ -1,0 +1,60 @@
+"""Griffin-Lim (1984) with the momentum of Perraudin et al. (2013, "fast Griffin-Lim"): log-mel
+back to a waveform with no trained weights, the baseline vocoder.
+
+The mel's magnitudes are brought back to linear frequency with the filterbank's pseudo-inverse
+(clipped at zero); phases are then estimated by alternating projections. Griffin-Lim runs on a
+4x finer hop than the mel (the log-mel interpolated in time): more overlap constrains the phases
+more, and the rebuilt partials flutter less (onset F1 0.77 -> 0.91 on 60 held-out renders at 64
+bands/128 bands, see README.md). Frames at the silence floor are gated to exact zero, so a
+silent stretch is silent, not low noise.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from minisora.sound.mel import MelConfig, mel_filterbank, silence_level
+
+GATE_MARGIN = 0.02  # normalised units above silence under which a whole frame counts as silent
+
+
+def mel_to_magnitude(mel: torch.Tensor, config: MelConfig) -> torch.Tensor:
+    """(B, n_mels, F) normalised log-mel -> (B, n_fft/2 + 1, F) linear magnitudes, silence gated."""
+    power = 10.0 ** (mel.float() * config.log_scale - config.log_offset)  # mel magnitudes
+    inverse = torch.linalg.pinv(mel_filterbank(config)).to(mel.device)  # (bins, n_mels)
+    magnitude = torch.einsum("fm,bmt->bft", inverse, (power - config.floor).clamp_min(0.0)).clamp_min(0.0)
+    silent = mel.amax(dim=1, keepdim=True) < silence_level(config) + GATE_MARGIN  # (B, 1, F)
+    return magnitude.masked_fill(silent, 0.0)
+
+
+def upsample_frames(mel: torch.Tensor, factor: int, frames: int) -> torch.Tensor:
+    """(B, M, F) -> (B, M, frames): linear interpolation in time, frame j at coarse position j / factor."""
+    position = torch.arange(frames, dtype=torch.float32, device=mel.device) / factor
+    lower = position.floor().long().clamp(max=mel.shape[-1] - 1)
+    upper = (lower + 1).clamp(max=mel.shape[-1] - 1)
+    weight = (position - lower).clamp(0, 1)
+    return mel[..., lower] * (1 - weight) + mel[..., upper] * weight
+
+
+def griffin_lim(mel: torch.Tensor, samples: int, config: MelConfig | None = None, iters: int = 32,
+                upsample: int = 4, momentum: float = 0.99, generator: torch.Generator | None = None
+                ) -> torch.Tensor:
+    """(B, n_mels, F) normalised log-mel -> (B, samples) waveform in [-1, 1]."""
+    config = config or MelConfig()
+    if config.hop % upsample:
+        raise ValueError(f"upsample {upsample} must divide the hop {config.hop}")
+    hop = config.hop // upsample
+    frames = samples // hop + 1  # what a centred STFT of `samples` samples yields
+    magnitude = mel_to_magnitude(upsample_frames(mel, upsample, frames), config)  # (B, bins, frames)
+    window = torch.hann_window(config.n_fft, device=mel.device)
+    phase = torch.rand(magnitude.shape, generator=generator).to(mel.device) * 2 * torch.pi
+    angles = torch.polar(torch.ones_like(magnitude), phase)
+    previous = torch.zeros_like(angles)
+    for _ in range(iters):
+        audio = torch.istft(magnitude * angles, config.n_fft, hop, window=window, length=samples)
+        rebuilt = torch.stft(audio, config.n_fft, hop, window=window, return_complex=True)
+        accelerated = rebuilt - (momentum / (1 + momentum)) * previous
+        previous = rebuilt
+        angles = accelerated / accelerated.abs().clamp_min(1e-8)
+    audio = torch.istft(magnitude * angles, config.n_fft, hop, window=window, length=samples)
+    return audio.clamp(-1.0, 1.0)

@@ -1,0 +1,193 @@
+"""The sound model: a small diffusion transformer over log-mel patches, v = f(x_t, t, video, text).
+
+    mel (B, n_mels, F) --patch (mel_patch frames)--> audio tokens (B, N, D), token i at time tau_i
+    video latent (B, C, T', H', W') --2x2 patches + temporal conv--> video tokens, each at its
+                                                                      latent frame's time
+    [adaLN-Zero self-attn (1D RoPE) -> cross-attn to video (RoPE) -> cross-attn to text -> MLP] x depth
+
+Audio and video rotary positions are counted in the same seconds (Ovi, JavisDiT; MMAudio's
+aligned RoPE), so a query at time tau scores a video token by the offset between their times:
+audio at tau attends to the video around tau, whatever the clip's length or frame rate. The
+flow objective and samplers are minisora.flow's, as for the world model (rectified flow,
+classifier-free guidance over dropped video and text).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from minisora.dit.blocks import (
+    CrossAttention,
+    Mlp,
+    SelfAttention,
+    TimestepEmbedder,
+    modulate,
+    rms_norm,
+)
+from minisora.dit.rope import apply_rope, axis_frequencies, rope_cos_sin
+from minisora.sound.config import SoundConfig
+
+
+def rope_for_times(times: torch.Tensor, head_dim: int, config: SoundConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N,) times in seconds -> (N, head_dim) cos and sin: one rotary axis, the shared timeline."""
+    freqs = axis_frequencies(head_dim, config.rope_theta).to(times.device)
+    angles = (times.double() / config.rope_unit_s)[:, None] * freqs[None]
+    return rope_cos_sin(angles.float())
+
+
+def audio_token_times(tokens: int, config: SoundConfig) -> torch.Tensor:
+    """(N,) centre time (s) of each audio token: mel frame k sits at k * hop / sr."""
+    first = torch.arange(tokens, dtype=torch.float64) * config.mel_patch
+    return (first + (config.mel_patch - 1) / 2) * config.mel.seconds_per_frame()
+
+
+def latent_frame_times(frames: int, fps: float, config: SoundConfig) -> torch.Tensor:
+    """(T',) centre time (s) of each latent frame: frame 0 alone, then time_factor frames each."""
+    j = torch.arange(frames, dtype=torch.float64)
+    centre = torch.where(j == 0, torch.zeros_like(j), config.time_factor * j - (config.time_factor - 1) / 2)
+    return centre / fps
+
+
+def spatial_embedding(h: int, w: int, width: int) -> torch.Tensor:
+    """(h*w, width) fixed 2D sinusoids of a patch's row and column (any aspect ratio)."""
+    quarter = width // 4
+    freqs = torch.exp(-math.log(100.0) * torch.arange(quarter) / quarter)
+    rows, cols = torch.meshgrid(torch.arange(h).float(), torch.arange(w).float(), indexing="ij")
+    parts = [f(p.reshape(-1, 1) * freqs) for p in (rows, cols) for f in (torch.sin, torch.cos)]
+    return F.pad(torch.cat(parts, dim=1), (0, width - 4 * quarter))
+
+
+class VideoCrossAttention(nn.Module):
+    """Audio tokens attend to video tokens; both rotated by their time in seconds."""
+
+    def __init__(self, width: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.q = nn.Linear(width, width)
+        self.kv = nn.Linear(width, 2 * width)
+        self.q_norm = nn.RMSNorm(width // heads, eps=1e-6)
+        self.k_norm = nn.RMSNorm(width // heads, eps=1e-6)
+        self.out = nn.Linear(width, width)
+
+    def forward(self, x: torch.Tensor, video: torch.Tensor, rope_q: tuple[torch.Tensor, torch.Tensor],
+                rope_k: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        b, n, _ = x.shape  # x (B, N, D); video (B, M, D)
+        q = rms_norm(self.q(x).view(b, n, self.heads, -1).transpose(1, 2), self.q_norm)  # (B, h, N, d)
+        k, v = self.kv(video).view(b, video.shape[1], 2, self.heads, -1).permute(2, 0, 3, 1, 4)
+        q, k = apply_rope(q, *rope_q), apply_rope(rms_norm(k, self.k_norm), *rope_k)
+        out = F.scaled_dot_product_attention(q, k, v)  # (B, h, N, d)
+        return self.out(out.transpose(1, 2).reshape(b, n, -1))
+
+
+class SoundBlock(nn.Module):
+    """adaLN-Zero block: self-attention, cross-attention to video, then to text, then MLP."""
+
+    def __init__(self, config: SoundConfig) -> None:
+        super().__init__()
+        width, heads = config.width, config.heads
+        self.norm1 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
+        self.attn = SelfAttention(width, heads)
+        self.norm_v = nn.LayerNorm(width, eps=1e-6)
+        self.video = VideoCrossAttention(width, heads)
+        self.norm_t = nn.LayerNorm(width, eps=1e-6)
+        self.text = CrossAttention(width, heads, width)
+        self.norm3 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
+        self.mlp = Mlp(width, int(width * config.mlp_ratio))
+        self.modulation = nn.Sequential(nn.SiLU(), nn.Linear(width, 6 * width))
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor, rope_a, rope_v, video: torch.Tensor,
+                text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+        shift1, scale1, gate1, shift2, scale2, gate2 = self.modulation(c)[:, None].chunk(6, dim=-1)  # (B, 1, D)
+        x = x + gate1 * self.attn(modulate(self.norm1(x), shift1, scale1), *rope_a)
+        x = x + self.video(self.norm_v(x), video, rope_a, rope_v)
+        x = x + self.text(self.norm_t(x), text, text_mask)
+        return x + gate2 * self.mlp(modulate(self.norm3(x), shift2, scale2))
+
+
+class SoundDiT(nn.Module):
+    def __init__(self, config: SoundConfig) -> None:
+        super().__init__()
+        self.config = config.validate()
+        width = config.width
+        self.audio_in = nn.Linear(config.token_dim, width)
+        self.video_in = nn.Linear(config.video_token_dim, width)
+        # motion lives between latent frames: a temporal convolution per spatial patch
+        self.video_time = nn.Conv1d(width, width, kernel_size=3, padding=1)
+        self.video_null = nn.Parameter(torch.zeros(width))  # the "no video" flag for guidance
+        self.text_in = nn.Linear(config.text_dim, width)
+        self.text_null = nn.Parameter(torch.zeros(1, 1, width))  # always-present key: text may be empty
+        self.t_embed = TimestepEmbedder(width, config.freq_dim)
+        self.blocks = nn.ModuleList(SoundBlock(config) for _ in range(config.depth))
+        self.final_norm = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
+        self.final_modulation = nn.Sequential(nn.SiLU(), nn.Linear(width, 2 * width))
+        self.final = nn.Linear(width, config.token_dim)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
+        for layer in (self.t_embed.mlp[0], self.t_embed.mlp[2]):
+            nn.init.normal_(layer.weight, std=0.02)
+        zero = [self.final, self.final_modulation[-1]]
+        for block in self.blocks:
+            zero += [block.modulation[-1], block.video.out, block.text.out]
+        for layer in zero:
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def encode_video(self, latents: torch.Tensor, fps: float, first_latent: int = 0
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, C, T', H', W') normalised latents -> tokens (B, T'*h*w, D) and their times (T'*h*w,).
+        first_latent: the clip's latent frame that latents[:, :, 0] is (a window cut from a clip)."""
+        cfg, p = self.config, self.config.latent_patch
+        b, c, frames, height, width = latents.shape
+        if c != cfg.latent_channels or height % p or width % p:
+            raise ValueError(f"video latent {tuple(latents.shape)}: expected (B, {cfg.latent_channels}, T', H', W') "
+                             f"with H', W' multiples of {p}")
+        h, w = height // p, width // p
+        x = latents.reshape(b, c, frames, h, p, w, p).permute(0, 3, 5, 2, 1, 4, 6)  # (B, h, w, T', C, p, p)
+        x = self.video_in(x.reshape(b, h * w, frames, c * p * p))  # (B, hw, T', D)
+        x = x + spatial_embedding(h, w, cfg.width).to(x)[None, :, None]
+        mixed = self.video_time(x.reshape(b * h * w, frames, -1).transpose(1, 2)).transpose(1, 2)
+        x = x + F.gelu(mixed.reshape(b, h * w, frames, -1))
+        tokens = x.transpose(1, 2).reshape(b, frames * h * w, -1)  # (B, T'*h*w, D) in (t, h, w) order
+        times = latent_frame_times(first_latent + frames, fps, cfg)[first_latent:].repeat_interleave(h * w)
+        return tokens, times
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, video: torch.Tensor, video_times: torch.Tensor,
+                video_keep: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor,
+                audio_offset: float = 0.0) -> torch.Tensor:
+        """x (B, n_mels, F) noisy mel, F a multiple of mel_patch; t (B,); video (B, M, D) from
+        encode_video with times (M,); video_keep (B,) bool (False: guidance's "no video");
+        text (B, L, text_dim) with mask (B, L); audio_offset: the time (s) of mel frame 0.
+        Returns the velocity (B, n_mels, F)."""
+        cfg = self.config
+        b, mels, frames = x.shape
+        if mels != cfg.mel.n_mels or frames % cfg.mel_patch:
+            raise ValueError(f"mel {tuple(x.shape)}: expected (B, {cfg.mel.n_mels}, F) with F a multiple of "
+                             f"{cfg.mel_patch}")
+        n = frames // cfg.mel_patch
+        tokens = self.audio_in(x.reshape(b, mels, n, cfg.mel_patch).permute(0, 2, 1, 3).reshape(b, n, -1))
+        head_dim = cfg.width // cfg.heads
+        rope_a = rope_for_times(audio_token_times(n, cfg).to(x.device) + audio_offset, head_dim, cfg)
+        rope_v = rope_for_times(video_times.to(x.device), head_dim, cfg)
+        keep = video_keep.to(video.dtype)[:, None, None]
+        video = video * keep + self.video_null * (1 - keep)
+        text_tokens = torch.cat([self.text_null.expand(b, -1, -1), self.text_in(text)], dim=1)
+        text_mask = torch.cat([torch.ones(b, 1, dtype=torch.bool, device=x.device), text_mask.bool()], dim=1)
+        c = self.t_embed(t)  # (B, D)
+        for block in self.blocks:
+            tokens = block(tokens, c, rope_a, rope_v, video, text_tokens, text_mask)
+        shift, scale = self.final_modulation(c)[:, None].chunk(2, dim=-1)
+        out = self.final(modulate(self.final_norm(tokens), shift, scale))  # (B, N, n_mels * patch)
+        return out.reshape(b, n, mels, cfg.mel_patch).permute(0, 2, 1, 3).reshape(b, mels, frames)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

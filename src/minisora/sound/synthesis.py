@@ -1,0 +1,142 @@
+"""Video in, soundtrack out: the sound model behind minisora.pipeline's SoundModel hook.
+
+    1. frames    resampled to the model's frame rate (the clock the autoencoder was trained on)
+    2. windows   4 s windows, 1 s overlap; each window is encoded as a fresh clip (as generate()
+                 makes long videos) and gets its own mel by rectified flow with guidance
+    3. seams     a window's overlap with the previous one is known: at every step it is replaced
+                 by the known mel noised to the current time (RePaint's replacement), so the new
+                 window continues the old one instead of being cross-faded into it
+    4. vocoder   one Griffin-Lim pass over the whole mel, so phases run on across windows
+
+Same seed, same soundtrack: window k draws its noise from a generator seeded by (seed, k).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from minisora.flow import cfg_velocity, euler_step, sampling_times
+from minisora.pipeline.sound import Soundtrack, VideoForSound
+from minisora.sound.cache import video_tensor
+from minisora.sound.griffinlim import griffin_lim
+from minisora.sound.mel import silence_level
+from minisora.sound.model import SoundDiT
+
+
+@dataclass(frozen=True)
+class SoundSettings:
+    steps: int = 12
+    cfg: float = 2.0  # guidance over (video, text) against neither
+    model_fps: int = 16
+    window_frames: int = 65  # 4k + 1 video frames per window (about 4 s)
+    stride_frames: int = 48  # 3 s: windows overlap by a second
+    vocoder_iters: int = 32
+
+
+class WorldSound:
+    """A SoundModel: call it with a VideoForSound, get a Soundtrack as long as the video."""
+
+    def __init__(self, model: SoundDiT, vae, text=None, settings: SoundSettings | None = None) -> None:
+        self.model, self.vae, self.text = model.eval(), vae.eval(), text
+        self.settings = settings or SoundSettings()
+
+    def __call__(self, video: VideoForSound) -> Soundtrack:
+        from minisora.pipeline.inputs import resample
+
+        cfg, s = self.model.config, self.settings
+        rate = cfg.mel.sample_rate
+        samples = round(video.frames.shape[0] / video.fps * rate)
+        frames = resample(video.frames, video.fps, s.model_fps, continuation=False,
+                          duration=video.frames.shape[0] / video.fps - 1 / video.fps)
+        text, mask = self.encode_caption(video.caption)
+        total = cfg.mel.frames(samples)
+        mel = torch.full((1, cfg.mel.n_mels, total), silence_level(cfg.mel))
+        known = 0  # mel frames already made
+        with torch.inference_mode():
+            for index, start in enumerate(window_starts(frames.shape[0], s)):
+                clip = pad_to_window(frames[start: start + s.window_frames])
+                first = round(start / s.model_fps / cfg.mel.seconds_per_frame())
+                made = self.window_mel(clip, text, mask, mel[..., first: known], video.seed, index)
+                stop = min(total, first + made.shape[-1])
+                mel[..., first:stop] = made[..., : stop - first]
+                known = stop
+            generator = torch.Generator().manual_seed(int(video.seed))
+            audio = griffin_lim(mel, samples, cfg.mel, iters=s.vocoder_iters, generator=generator)[0]
+        return Soundtrack(audio.numpy().astype(np.float32), rate)
+
+    def encode_caption(self, caption: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Caption tokens; no caption is the empty text (the model hears the video alone)."""
+        if not caption:
+            return torch.zeros(1, 1, self.model.config.text_dim), torch.zeros(1, 1, dtype=torch.bool)
+        if self.text is None:  # loaded on first use: a video without a caption never needs it
+            from minisora.text.encoder import TextEncoder
+
+            self.text = TextEncoder()
+        return self.text.encode([caption])
+
+    def window_mel(self, frames: np.ndarray, text: torch.Tensor, mask: torch.Tensor, known: torch.Tensor,
+                   seed: int, index: int) -> torch.Tensor:
+        """(1, n_mels, F) mel for one window of frames (4k + 1), its first known.shape[-1] frames given."""
+        cfg, s = self.model.config, self.settings
+        latents = self.vae.encode(video_tensor(frames))  # (1, C, T', H', W')
+        video, times = self.model.encode_video(latents, s.model_fps)
+        seconds = frames.shape[0] / s.model_fps
+        length = math.ceil(seconds / cfg.mel.seconds_per_frame() / cfg.mel_patch) * cfg.mel_patch
+        seed_k = int(np.random.SeedSequence([int(seed), index]).generate_state(1)[0])
+        noise = torch.randn((1, cfg.mel.n_mels, length), generator=torch.Generator().manual_seed(seed_k))
+        return sample_mel(self.model, noise, video, times, text, mask, known, s.steps, s.cfg)
+
+
+def window_starts(frames: int, settings: SoundSettings) -> list[int]:
+    """First frame of each window: every stride, until a window reaches the last frame."""
+    starts = [0]
+    while starts[-1] + settings.window_frames < frames:
+        starts.append(starts[-1] + settings.stride_frames)
+    return starts
+
+
+def pad_to_window(frames: np.ndarray) -> np.ndarray:
+    """Repeat the last frame up to 4k + 1 frames (a still frame makes no sound)."""
+    target = max(5, 4 * math.ceil((frames.shape[0] - 1) / 4) + 1)
+    return np.concatenate([frames, np.repeat(frames[-1:], target - frames.shape[0], axis=0)])
+
+
+def sample_mel(model: SoundDiT, noise: torch.Tensor, video: torch.Tensor, video_times: torch.Tensor,
+               text: torch.Tensor, mask: torch.Tensor, known: torch.Tensor, steps: int, scale: float
+               ) -> torch.Tensor:
+    """Euler from noise (1, n_mels, F) to a mel; the first known.shape[-1] frames follow `known`."""
+    k = known.shape[-1]
+    both = torch.tensor([True, False])
+    texts, masks = torch.cat([text, text]), torch.cat([mask, torch.zeros_like(mask)])
+    videos = torch.cat([video, video])
+    times = sampling_times(steps)
+    x = noise.clone()
+    for i in range(steps):
+        t = float(times[i])
+        if k:
+            x[..., :k] = (1 - t) * known + t * noise[..., :k]
+        v_cond, v_uncond = model(torch.cat([x, x]), torch.full((2,), t), videos, video_times, both,
+                                 texts, masks).chunk(2)
+        x = euler_step(x, cfg_velocity(v_cond, v_uncond, scale), t - float(times[i + 1]))
+    if k:
+        x[..., :k] = known
+    return x
+
+
+def load_world_sound(folder: str | Path | None = None, vae=None, text=None,
+                     settings: SoundSettings | None = None) -> WorldSound:
+    """The shipped (or a given) sound model with the autoencoder it was trained on; the text
+    encoder (MiniLM) is `text` if given, else loaded when the first caption comes."""
+    from minisora.sound.weights import load_sound_model
+
+    model = load_sound_model(folder)
+    if vae is None:
+        from minisora.autoencoder.checkpoint import load_vae
+
+        vae = load_vae()
+    return WorldSound(model, vae, text, settings)

@@ -1,0 +1,257 @@
+"""Training the sound model on world clips: `minisora train-sound`.
+
+    1. cache    render n clips once: log-mels, caption tokens, video latents (cache.py)
+    2. train    rectified flow on the mel given video and text, with dropped conditions for
+                guidance; batches of one aspect ratio at a time; an EMA of the weights
+    3. save     run/step_XXXXXXX/ (config.json, model.safetensors, ema.safetensors, optimizer.pt,
+                state.json) atomically every `checkpoint_every` steps; an existing run resumes
+
+A step's randomness comes from a generator seeded by (seed, step), so a resumed run draws what
+the uninterrupted run would have drawn.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from minisora.flow import flow_loss, sample_timesteps
+from minisora.sound.config import SOUND_PRESETS, SoundConfig
+from minisora.sound.model import SoundDiT
+
+PREFIX = "step_"
+
+
+@dataclass
+class SoundTrainConfig:
+    run_dir: str = "runs/sound-s"
+    cache: str = "runs/sound/cache"
+    clips: int = 1000
+    world_seed: int = 0
+    vae: str | None = None  # autoencoder folder (default: the packaged one)
+    preset: str = "sound-s"
+    steps: int = 3000
+    batch: int = 16
+    crop: int = 9  # latent frames per training window (about 2 s at 16 fps); 0: whole clips
+    lr: float = 5e-4
+    warmup: int = 100
+    weight_decay: float = 0.01
+    ema: float = 0.998
+    drop_all: float = 0.1  # share of examples with neither video nor text (guidance's unconditional)
+    drop_text: float = 0.1  # share with video but no text
+    checkpoint_every: int = 250
+    log_every: int = 25
+    seed: int = 0
+    init_from: str | None = None  # weights folder a new run starts from (e.g. after a new VAE)
+    model: dict[str, Any] = field(default_factory=dict)  # SoundConfig overrides of the preset
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SoundTrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known and v is not None})
+
+
+def model_config(config: SoundTrainConfig, fingerprint: str) -> SoundConfig:
+    base = asdict(SOUND_PRESETS[config.preset])
+    return SoundConfig(**{**base, **config.model, "vae_fingerprint": fingerprint})
+
+
+def batches_by_shape(items: list[dict[str, Any]]) -> list[list[int]]:
+    """Indices grouped by (latent shape, mel frames): a batch holds one aspect ratio."""
+    groups: dict[tuple, list[int]] = {}
+    for i, item in enumerate(items):
+        groups.setdefault((tuple(item["latents"].shape), item["mel"].shape[-1], item["fps"]), []).append(i)
+    return list(groups.values())
+
+
+def pad_frames(mel: torch.Tensor, multiple: int, value: float) -> torch.Tensor:
+    """(..., F) -> (..., F') with F' the next multiple, padded with `value` (silence)."""
+    extra = -mel.shape[-1] % multiple
+    return torch.nn.functional.pad(mel, (0, extra), value=value) if extra else mel
+
+
+def crop_window(latent_frames: int, first: int, count: int, fps: float, cfg: SoundConfig
+                ) -> tuple[int, int]:
+    """Mel frames (start, count) heard during latent frames first .. first + count - 1.
+
+    Latent frame 0 is video frame 0 alone; latent frame j >= 1 holds frames 4j - 3 .. 4j."""
+    start_s = 0.0 if first == 0 else (cfg.time_factor * first - cfg.time_factor + 1) / fps
+    end_s = (cfg.time_factor * (first + count - 1) + 1) / fps
+    per_s = 1.0 / cfg.mel.seconds_per_frame()
+    start = math.ceil(start_s * per_s - 1e-9)
+    frames = math.ceil(end_s * per_s - 1e-9) - start
+    return start, frames - frames % cfg.mel_patch
+
+
+def collate(items: list[dict[str, Any]], cfg: SoundConfig, crop: int = 0,
+            generator: torch.Generator | None = None) -> dict[str, Any]:
+    """A batch of one shape; with `crop`, one random window of `crop` latent frames for all."""
+    from minisora.sound.mel import silence_level
+    from minisora.text.cache import pad_tokens
+
+    mel = torch.stack([pad_frames(it["mel"].float(), cfg.mel_patch, silence_level(cfg.mel)) for it in items])
+    latents = torch.stack([it["latents"].float() for it in items])
+    fps, offset, first = float(items[0]["fps"]), 0.0, 0
+    if 0 < crop < latents.shape[2]:
+        first = int(torch.randint(latents.shape[2] - crop + 1, (1,), generator=generator))
+        start, frames = crop_window(latents.shape[2], first, crop, fps, cfg)
+        latents, mel = latents[:, :, first: first + crop], mel[..., start: start + frames]
+        offset = start * cfg.mel.seconds_per_frame()
+    text, mask = pad_tokens([it["text"].float() for it in items])
+    return {"mel": mel, "latents": latents, "text": text, "mask": mask, "fps": fps,
+            "audio_offset": offset, "first_latent": first}
+
+
+def draw_batch(groups: list[list[int]], batch: int, generator: torch.Generator) -> list[int]:
+    sizes = torch.tensor([len(g) for g in groups], dtype=torch.float64)
+    group = groups[int(torch.multinomial(sizes, 1, generator=generator))]
+    picks = torch.randint(len(group), (batch,), generator=generator)
+    return [group[int(i)] for i in picks]
+
+
+def training_loss(model: SoundDiT, batch: dict[str, torch.Tensor], config: SoundTrainConfig,
+                  generator: torch.Generator) -> torch.Tensor:
+    """Rectified-flow loss on the mel (viewed as a one-frame latent, flow/'s convention)."""
+    b = batch["mel"].shape[0]
+    video, times = model.encode_video(batch["latents"], batch["fps"], batch["first_latent"])
+    roll = torch.rand(b, generator=generator)
+    keep_video = roll >= config.drop_all
+    keep_text = roll >= config.drop_all + config.drop_text
+    text_mask = batch["mask"] & keep_text[:, None]
+    x0 = batch["mel"][:, :, None, None, :]  # (B, n_mels, 1, 1, F)
+    noise = torch.randn(x0.shape, generator=generator)
+    t = sample_timesteps(b, 1, generator=generator)  # (B, 1)
+
+    def denoiser(x: torch.Tensor, tt: torch.Tensor) -> torch.Tensor:
+        v = model(x[:, :, 0, 0], tt[:, 0], video, times, keep_video, batch["text"], text_mask,
+                  audio_offset=batch["audio_offset"])
+        return v[:, :, None, None, :]
+
+    return flow_loss(denoiser, x0, noise, t)
+
+
+def lr_at(step: int, config: SoundTrainConfig) -> float:
+    """Linear warmup, then cosine to a tenth."""
+    if step < config.warmup:
+        return config.lr * (step + 1) / config.warmup
+    progress = min(1.0, (step - config.warmup) / max(1, config.steps - config.warmup))
+    return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def list_checkpoints(run: Path) -> list[Path]:
+    return sorted(p for p in run.iterdir() if p.is_dir() and p.name.startswith(PREFIX)) if run.is_dir() else []
+
+
+def save_checkpoint(run: Path, step: int, model: SoundDiT, ema: dict[str, torch.Tensor],
+                    optimizer: torch.optim.Optimizer, state: dict[str, Any], keep: int = 2) -> Path:
+    from minisora.media.atomic import atomic_folder
+
+    final = run / f"{PREFIX}{step:07d}"
+    with atomic_folder(final) as tmp:
+        model.config.save(tmp / "config.json")
+        save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+        save_file({k: v.contiguous() for k, v in ema.items()}, str(tmp / "ema.safetensors"))
+        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+        (tmp / "state.json").write_text(json.dumps({**state, "step": step}, indent=1) + "\n")
+    for old in list_checkpoints(run)[:-keep]:
+        shutil.rmtree(old)
+    return final
+
+
+def export_weights(checkpoint: str | Path, out: str | Path) -> Path:
+    """A checkpoint's EMA as shipped weights: config.json + model.safetensors (bf16)."""
+    from minisora.media.atomic import atomic_folder
+
+    checkpoint, out = Path(checkpoint), Path(out)
+    ema = load_file(str(checkpoint / "ema.safetensors"))
+    with atomic_folder(out) as tmp:
+        shutil.copy(checkpoint / "config.json", tmp / "config.json")
+        save_file({k: v.to(torch.bfloat16).contiguous() for k, v in ema.items()}, str(tmp / "model.safetensors"))
+        for extra in ("README.md",):
+            if (out / extra).exists():
+                shutil.copy(out / extra, tmp / extra)
+    for path in out.iterdir():
+        path.chmod(0o644)
+    return out
+
+
+def start_or_resume(config: SoundTrainConfig, fingerprint: str
+                    ) -> tuple[SoundDiT, dict[str, torch.Tensor], torch.optim.Optimizer, int, list]:
+    """The model, EMA, optimizer, first step and log: from the newest checkpoint, else fresh."""
+    run = Path(config.run_dir)
+    checkpoints = list_checkpoints(run)
+    if checkpoints:
+        last = checkpoints[-1]
+        model = SoundDiT(SoundConfig.load(last / "config.json"))
+        model.load_state_dict(load_file(str(last / "model.safetensors")), strict=True)
+        ema = load_file(str(last / "ema.safetensors"))
+        optimizer = make_optimizer(model, config)
+        optimizer.load_state_dict(torch.load(last / "optimizer.pt"))
+        state = json.loads((last / "state.json").read_text())
+        if model.config.vae_fingerprint != fingerprint:
+            raise ValueError(f"{run} was trained on latents of another autoencoder; start a new run "
+                             f"with --init-from {last} to adapt it")
+        return model, ema, optimizer, state["step"], state.get("log", [])
+    model = SoundDiT(model_config(config, fingerprint))
+    if config.init_from:
+        weights = load_file(str(Path(config.init_from) / "model.safetensors"))
+        model.load_state_dict({k: v.float() for k, v in weights.items()}, strict=True)
+    ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return model, ema, make_optimizer(model, config), 0, []
+
+
+def make_optimizer(model: SoundDiT, config: SoundTrainConfig) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
+                             betas=(0.9, 0.99))
+
+
+def train_sound(config: SoundTrainConfig, log: Callable[[str], None] = print) -> Path:
+    """Train (or resume) into config.run_dir; returns the last checkpoint folder."""
+    from minisora.sound.cache import build_cache, load_cache, vae_fingerprint
+
+    fingerprint = vae_fingerprint(config.vae)
+    mel = model_config(config, fingerprint).mel
+    latents_dir = build_cache(config.cache, config.clips, config.world_seed, config.vae, mel, log=log)
+    items = load_cache(config.cache, latents_dir, config.clips)
+    groups = batches_by_shape(items)
+    model, ema, optimizer, step, history = start_or_resume(config, fingerprint)
+    run = Path(config.run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "train_config.json").write_text(json.dumps(asdict(config), indent=1) + "\n")
+    model.train()
+    started, losses = time.time(), []
+    last = list_checkpoints(run)[-1] if list_checkpoints(run) else None
+    while step < config.steps:
+        generator = torch.Generator().manual_seed(int(np.random.SeedSequence([config.seed, step]).generate_state(1)[0]))
+        batch = collate([items[i] for i in draw_batch(groups, config.batch, generator)], model.config,
+                        config.crop, generator)
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, config)
+        loss = training_loss(model, batch, config, generator)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        with torch.no_grad():
+            for name, value in model.state_dict().items():
+                ema[name].mul_(config.ema).add_(value.detach(), alpha=1 - config.ema)
+        step += 1
+        losses.append(loss.item())
+        if step % config.log_every == 0 or step == config.steps:
+            entry = {"step": step, "loss": float(np.mean(losses)), "s": round(time.time() - started, 1)}
+            history.append(entry)
+            log(json.dumps(entry))
+            losses = []
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            last = save_checkpoint(run, step, model, ema, optimizer, {"log": history, "train": asdict(config)})
+    return last

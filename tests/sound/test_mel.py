@@ -1,0 +1,56 @@
+"""Log-mel features and the Griffin-Lim vocoder: shapes, silence, and the round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from minisora.eval.onsets import detect_onsets
+from minisora.sound.griffinlim import griffin_lim
+from minisora.sound.mel import MelConfig, log_mel, mel_filterbank, silence_level
+
+
+def test_one_frame_per_hop_and_silence_at_minus_one():
+    config = MelConfig()
+    mel = log_mel(np.zeros(16_000 + 1, np.float32), config)
+    assert mel.shape == (1, config.n_mels, 101)  # ceil(16001 / 160)
+    assert torch.allclose(mel, torch.full_like(mel, silence_level(config)))
+    assert silence_level(config) == -1.0
+
+
+def test_filterbank_covers_the_band_once():
+    bank = mel_filterbank(MelConfig())
+    assert (bank >= 0).all() and bank.shape == (128, 257)
+    assert (bank.sum(0)[2:-10] > 0).all()  # every bin from 30 Hz to near 8 kHz is heard
+
+
+def test_a_tone_lands_in_its_band_at_its_time():
+    config = MelConfig()
+    t = np.arange(32_000) / 16_000
+    audio = np.where(t >= 1.0, 0.5 * np.sin(2 * np.pi * 1000 * t), 0.0).astype(np.float32)
+    mel = log_mel(audio, config)[0]
+    loud_frames = (mel.amax(0) > 0).nonzero().flatten()
+    assert abs(int(loud_frames[0]) - 100) <= 2  # frame k at k * 10 ms
+    centres = torch.tensor([float(b.argmax()) for b in mel_filterbank(config)]) * 8000 / 256
+    assert abs(float(centres[int(mel[:, 150].argmax())]) - 1000) < 60
+
+
+def test_silence_is_rebuilt_as_exact_silence():
+    mel = log_mel(np.zeros(8000, np.float32))
+    assert torch.count_nonzero(griffin_lim(mel, 8000)) == 0
+
+
+def test_mel_vocoder_mel_round_trip_keeps_spectrum_and_onsets(bounce_clip):
+    """The world's sound through mel -> Griffin-Lim -> mel: the same mel and the same hits."""
+    config = MelConfig()
+    mel = log_mel(bounce_clip.audio, config)
+    audio = griffin_lim(mel, bounce_clip.audio.size, config, generator=torch.Generator().manual_seed(0))[0]
+    assert audio.shape == (bounce_clip.audio.size,) and audio.abs().max() <= 1.0
+    again = log_mel(audio, config)
+    loud = mel > -0.5
+    assert float((again - mel).abs()[loud].mean()) < 0.12  # normalised log units (0.5 = 10 dB)
+    truth = sorted({round(c.time, 3) for c in bounce_clip.trajectory.contacts})
+    heard = [o.time for o in detect_onsets(audio.numpy(), 16_000)]
+    found = [min(abs(h - t) for h in heard) for t in truth]
+    assert truth and np.mean(np.array(found) <= 0.04) >= 0.8
+    assert np.median(found) <= 0.01

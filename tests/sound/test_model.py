@@ -1,0 +1,102 @@
+"""The sound DiT on a tiny config: shapes, determinism, the shared timeline, backward."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from minisora.sound.config import SOUND_PRESETS, SoundConfig
+from minisora.sound.model import SoundDiT, audio_token_times, latent_frame_times
+
+
+def tiny(seed: int = 0) -> SoundDiT:
+    torch.manual_seed(seed)
+    model = SoundDiT(SOUND_PRESETS["tiny"])
+    with torch.no_grad():  # adaLN-Zero starts as v = 0: randomise everything so outputs mean something
+        for p in model.parameters():
+            p.normal_(0.0, 0.2)
+    return model.eval()
+
+
+def inputs(model: SoundDiT, frames: int = 5, mel_frames: int = 40, seed: int = 1):
+    g = torch.Generator().manual_seed(seed)
+    cfg = model.config
+    latents = torch.randn(2, cfg.latent_channels, frames, 4, 6, generator=g)
+    x = torch.randn(2, cfg.mel.n_mels, mel_frames, generator=g)
+    text = torch.randn(2, 3, cfg.text_dim, generator=g)
+    mask = torch.tensor([[True, True, False], [True, False, False]])
+    return x, latents, text, mask
+
+
+def run(model, x, latents, text, mask, fps=16.0, offset=0.0, shift=0.0, keep=(True, True)):
+    video, times = model.encode_video(latents, fps)
+    return model(x, torch.tensor([0.3, 0.8]), video, times + shift, torch.tensor(keep), text, mask,
+                 audio_offset=offset)
+
+
+def test_shapes_and_determinism():
+    model = tiny()
+    x, latents, text, mask = inputs(model)
+    out = run(model, x, latents, text, mask)
+    assert out.shape == x.shape and torch.isfinite(out).all()
+    assert torch.equal(out, run(tiny(), x, latents, text, mask))  # same seed, same weights, same output
+    assert not torch.allclose(out, run(tiny(seed=1), x, latents, text, mask))
+
+
+def test_fresh_model_predicts_zero_velocity():
+    """adaLN-Zero: the untrained model is the zero function (a stable start)."""
+    model = SoundDiT(SOUND_PRESETS["tiny"])
+    x, latents, text, mask = inputs(model)
+    assert torch.count_nonzero(run(model, x, latents, text, mask)) == 0
+
+
+def test_audio_and_video_share_one_clock_in_seconds():
+    """Rotary positions count seconds: moving audio and video together changes nothing, moving
+    only the video changes the output (audio at tau attends to the video around tau)."""
+    model = tiny()
+    x, latents, text, mask = inputs(model)
+    base = run(model, x, latents, text, mask)
+    together = run(model, x, latents, text, mask, offset=1.25, shift=1.25)
+    assert torch.allclose(base, together, atol=1e-4)
+    apart = run(model, x, latents, text, mask, shift=0.5)
+    assert (base - apart).abs().max() > 1e-2
+
+
+def test_timeline_of_tokens():
+    cfg = SoundConfig()
+    assert torch.allclose(audio_token_times(3, cfg), torch.tensor([0.015, 0.055, 0.095], dtype=torch.float64))
+    # latent 0 is frame 0; latent 1 holds frames 1-4 (centre 2.5 / 16 s); latent 2 frames 5-8
+    assert torch.allclose(latent_frame_times(3, 16.0, cfg), torch.tensor([0.0, 2.5 / 16, 6.5 / 16],
+                                                                         dtype=torch.float64))
+
+
+def test_dropped_video_and_text_are_the_unconditional_model():
+    model = tiny()
+    x, latents, text, mask = inputs(model)
+    dropped = run(model, x, latents, text, torch.zeros_like(mask), keep=(False, False))
+    other = run(model, x, torch.randn_like(latents), torch.randn_like(text), torch.zeros_like(mask),
+                keep=(False, False))
+    assert torch.allclose(dropped, other, atol=1e-5)  # nothing of the video or text gets through
+    assert (dropped - run(model, x, latents, text, mask)).abs().max() > 1e-2
+
+
+def test_backward_reaches_every_parameter():
+    model = tiny().train()
+    x, latents, text, mask = inputs(model)
+    run(model, x, latents, text, mask, keep=(True, False)).pow(2).mean().backward()  # the null too
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+def test_bad_shapes_say_what_is_expected():
+    model = tiny()
+    x, latents, text, mask = inputs(model)
+    with pytest.raises(ValueError, match="multiple of"):
+        run(model, x[..., :-1], latents, text, mask)
+    with pytest.raises(ValueError, match="expected"):
+        model.encode_video(latents[:, :3], 16.0)
+
+
+def test_config_round_trip(tmp_path):
+    cfg = SoundConfig(vae_fingerprint="ab" * 32)
+    cfg.save(tmp_path / "config.json")
+    assert SoundConfig.load(tmp_path / "config.json") == cfg

@@ -1,0 +1,76 @@
+"""WorldSound, the SoundModel behind generate(): duration, determinism, windows without seams."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from minisora.pipeline.sound import VideoForSound, check_soundtrack
+from minisora.sound.synthesis import (
+    SoundSettings,
+    WorldSound,
+    pad_to_window,
+    sample_mel,
+    window_starts,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_sound():
+    from minisora.autoencoder import load_vae
+    from minisora.sound.config import SOUND_PRESETS
+    from minisora.sound.model import SoundDiT
+
+    torch.manual_seed(0)
+    model = SoundDiT(SOUND_PRESETS["tiny"])
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.1)
+    return WorldSound(model, load_vae(), None, SoundSettings(steps=2, vocoder_iters=2))
+
+
+def square_video(frames: int, size: int = 32) -> np.ndarray:
+    video = np.full((frames, size, size, 3), 40, np.uint8)
+    for t in range(frames):
+        x = (2 * t) % (size - 8)
+        video[t, 10:18, x: x + 8] = (220, 60, 40)
+    return video
+
+
+@pytest.mark.parametrize("frames, fps", [(17, 16.0), (23, 10.0), (150, 16.0), (40, 24.0)])
+def test_the_track_is_exactly_as_long_as_the_video(tiny_sound, frames, fps):
+    video = VideoForSound(square_video(frames), fps, "", seed=3)
+    track = check_soundtrack(tiny_sound(video), video)
+    assert track.sample_rate == 16_000
+    assert track.samples.shape == (round(frames / fps * 16_000),)
+    assert track.samples.dtype == np.float32 and np.abs(track.samples).max() <= 1.0
+
+
+def test_same_seed_same_track_other_seed_another(tiny_sound):
+    frames = square_video(21)
+    a = tiny_sound(VideoForSound(frames, 16.0, "", seed=1)).samples
+    assert np.array_equal(a, tiny_sound(VideoForSound(frames, 16.0, "", seed=1)).samples)
+    assert not np.allclose(a, tiny_sound(VideoForSound(frames, 16.0, "", seed=2)).samples)
+
+
+def test_windows_cover_long_videos_with_a_second_of_overlap():
+    s = SoundSettings()
+    assert window_starts(65, s) == [0]
+    assert window_starts(66, s) == [0, 48]
+    starts = window_starts(16 * 60, s)
+    assert starts[-1] + s.window_frames >= 960 and all(b - a == 48 for a, b in zip(starts, starts[1:]))
+    assert pad_to_window(np.zeros((7, 4, 4, 3), np.uint8)).shape[0] == 9
+
+
+def test_a_window_continues_the_known_mel_exactly(tiny_sound):
+    """The overlap with the previous window is given: it comes back unchanged (no seam)."""
+    model = tiny_sound.model
+    video, times = model.encode_video(torch.randn(1, 16, 3, 4, 4), 16.0)
+    noise = torch.randn(1, model.config.mel.n_mels, 24, generator=torch.Generator().manual_seed(0))
+    known = torch.rand(1, model.config.mel.n_mels, 10)
+    text, mask = torch.zeros(1, 1, 384), torch.zeros(1, 1, dtype=torch.bool)
+    with torch.inference_mode():
+        out = sample_mel(model, noise.clone(), video, times, text, mask, known, steps=3, scale=2.0)
+    assert torch.equal(out[..., :10], known)
+    assert not torch.allclose(out[..., 10:], noise[..., 10:])
