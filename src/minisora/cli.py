@@ -324,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     ts.add_argument("--steps", type=int, default=None, help="train up to this step")
     ts.add_argument("--batch", type=int, default=None)
     ts.add_argument("--lr", type=float, default=None)
+    ts.add_argument("--warmup", type=int, default=None, help="steps of linear learning-rate warm-up")
     ts.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints")
     ts.add_argument("--log-every", type=int, default=None)
     ts.add_argument("--seed", type=int, default=None)

@@ -19,7 +19,7 @@ from minisora.sound.mel import MelConfig
 @dataclass
 class SoundConfig:
     depth: int = 4
-    width: int = 128
+    width: int = 96
     heads: int = 4
     mlp_ratio: float = 3.0
     mel_patch: int = 4  # mel frames per audio token (40 ms at a 10 ms hop)
@@ -70,7 +70,7 @@ class SoundConfig:
 
 
 SOUND_PRESETS: dict[str, SoundConfig] = {
-    "sound-s": SoundConfig(),  # the shipped model: 1.8 M parameters
+    "sound-s": SoundConfig(),  # the shipped model: 1.1 M parameters
     "tiny": SoundConfig(depth=1, width=32, heads=2, mlp_ratio=2.0, freq_dim=32,
                         mel=MelConfig(n_mels=16)),
 }

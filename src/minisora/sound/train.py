@@ -41,7 +41,7 @@ class SoundTrainConfig:
     vae: str | None = None  # autoencoder folder (default: the packaged one)
     preset: str = "sound-s"
     steps: int = 3000
-    batch: int = 16
+    batch: int = 8
     crop: int = 9  # latent frames per training window (about 2 s at 16 fps); 0: whole clips
     lr: float = 5e-4
     warmup: int = 100
@@ -203,8 +203,11 @@ def start_or_resume(config: SoundTrainConfig, fingerprint: str
                              f"with --init-from {last} to adapt it")
         return model, ema, optimizer, state["step"], state.get("log", [])
     model = SoundDiT(model_config(config, fingerprint))
-    if config.init_from:
-        weights = load_file(str(Path(config.init_from) / "model.safetensors"))
+    if config.init_from:  # shipped weights, a checkpoint (its EMA) or a run folder (its newest EMA)
+        from minisora.sound.weights import find_sound_weights
+
+        folder, name = find_sound_weights(Path(config.init_from))
+        weights = load_file(str(folder / name))
         model.load_state_dict({k: v.float() for k, v in weights.items()}, strict=True)
     ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
     return model, ema, make_optimizer(model, config), 0, []
@@ -242,9 +245,10 @@ def train_sound(config: SoundTrainConfig, log: Callable[[str], None] = print) ->
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
+        decay = min(config.ema, (1 + step) / (10 + step))  # warm-up: early weights fade fast
         with torch.no_grad():
             for name, value in model.state_dict().items():
-                ema[name].mul_(config.ema).add_(value.detach(), alpha=1 - config.ema)
+                ema[name].mul_(decay).add_(value.detach(), alpha=1 - decay)
         step += 1
         losses.append(loss.item())
         if step % config.log_every == 0 or step == config.steps:
