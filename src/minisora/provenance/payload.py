@@ -1,16 +1,21 @@
 """The watermark's message: a known sync word, then a 64-bit payload (model id, generation id, CRC).
 
-Detection is a binomial test on the sync bits: the detector knows them, and on a video that
-carries no mark each decoded bit is a fair coin (the carriers are zero-mean and keyed), so
-the number that match is Binomial(n, 1/2) and its tail is an exact p-value. The payload bits
-cannot serve in that test, since the detector does not know the generation id in advance;
-their CRC says whether the decoded payload is intact.
+Detection is a sign test on the sync bits: the detector knows them, and on a video that
+carries no mark each bit's statistic agrees with its keyed sync bit by a fair coin (the
+carriers are zero-mean and keyed), whatever its size. So both the number that agree
+(Binomial(n, 1/2)) and Wilcoxon's signed-rank sum (the ranks of |statistic| of the bits that
+agree) have exact null laws, and their tails are exact p-values. The detector uses the
+signed-rank sum: it weighs the confident bits more, and is worth about 1.5x as many bits as
+the plain count (asymptotic relative efficiency 3/pi against 2/pi for Gaussian noise). The
+payload bits cannot serve in that test, since the detector does not know the generation id
+in advance; their CRC says whether the decoded payload is intact.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -87,6 +92,27 @@ def binomial_p_value(matches: int, n: int) -> float:
     if matches <= 0:
         return 1.0
     return sum(comb(n, k) for k in range(matches, n + 1)) / 2**n  # exact: Python ints
+
+
+def signed_rank_p_value(rank_sum: int, n: int) -> float:
+    """P(W >= rank_sum) for Wilcoxon's signed-rank sum W of n bits under the null: each rank
+    1..n counts with probability 1/2, independently."""
+    tail = _signed_rank_tail(n)
+    return float(tail[min(max(rank_sum, 0), len(tail) - 1)]) if rank_sum < len(tail) else 0.0
+
+
+@lru_cache(maxsize=4)
+def _signed_rank_tail(n: int) -> np.ndarray:
+    """tail[w] = P(W >= w), W in 0..n(n+1)/2, by dynamic programming over the ranks (float64
+    keeps relative precision in the far tail: every term is a positive probability)."""
+    law = np.zeros(n * (n + 1) // 2 + 1)
+    law[0] = 1.0
+    for rank in range(1, n + 1):
+        law[rank:] = 0.5 * law[rank:] + 0.5 * law[:-rank].copy()
+        law[:rank] *= 0.5
+    tail = np.cumsum(law[::-1])[::-1]
+    tail.setflags(write=False)
+    return tail
 
 
 def _int_bits(value: int, width: int) -> list[int]:
