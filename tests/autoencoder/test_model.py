@@ -8,10 +8,14 @@ import torch
 from minisora.autoencoder import VAE_PRESETS, VAEConfig, VideoVAE, decode_chunked, encode_chunked
 
 
-@pytest.fixture(scope="module")
-def vae() -> VideoVAE:
+@pytest.fixture(scope="module", params=["tiny", "tiny-patch"])
+def vae(request: pytest.FixtureRequest) -> VideoVAE:
+    """Both architectures (full-resolution convolutions; patches folded first) keep every contract."""
     torch.manual_seed(0)
-    model = VideoVAE(VAEConfig.from_dict(VAE_PRESETS["tiny"].to_dict())).eval()
+    model = VideoVAE(VAEConfig.from_dict(VAE_PRESETS[request.param].to_dict())).eval()
+    for name, param in model.named_parameters():  # patch blocks start as the identity: perturb them
+        if name.endswith("conv2.conv.weight") and not param.any():
+            torch.nn.init.normal_(param, std=0.05)
     # non-trivial normalisation, so encode/decode must apply it consistently
     model.set_latent_stats([0.1, -0.2, 0.0, 0.3], [0.5, 2.0, 1.0, 1.5])
     return model
@@ -102,6 +106,8 @@ def test_bad_stream_chunk_is_rejected(vae: VideoVAE) -> None:
 def test_config_validation_and_presets() -> None:
     with pytest.raises(ValueError, match="choose 4, 8 or 16"):
         VAEConfig(spatial_factor=2).validate()
+    with pytest.raises(ValueError, match="choose conv or patch"):
+        VAEConfig(arch="unet").validate()
     with pytest.raises(ValueError, match="unknown VAE config keys"):
         VAEConfig.from_dict({"spatial_factr": 8})
     for name, config in VAE_PRESETS.items():

@@ -17,6 +17,7 @@ TEMPORAL_FACTOR = 4  # two time halvings; the first frame is kept alone, so T = 
 
 @dataclass
 class VAEConfig:
+    arch: str = "conv"  # "conv": full-resolution convolutions; "patch": fold pixels first (patch.py)
     spatial_factor: int = 8  # 4, 8 or 16: how many 2x spatial halvings (2, 3, 4)
     latent_channels: int = 16
     width: int = 16  # channels at full resolution; each halving doubles them up to max_width
@@ -24,6 +25,7 @@ class VAEConfig:
     blocks: int = 1  # residual blocks per level in the encoder
     decoder_blocks: int = 1  # residual blocks per level in the decoder
     full_res_time_kernel: int = 1  # time kernel of the full-resolution residual blocks (1: per frame, cheap)
+    stem: int = 16  # patch arch: channels per pixel before folding
     latent_shift: list[float] = field(default_factory=list)  # per channel; empty = 0
     latent_scale: list[float] = field(default_factory=list)  # per channel; empty = 1
 
@@ -42,6 +44,8 @@ class VAEConfig:
     def validate(self) -> VAEConfig:
         if self.spatial_factor not in (4, 8, 16):
             raise ValueError(f"spatial_factor {self.spatial_factor}: choose 4, 8 or 16")
+        if self.arch not in ("conv", "patch"):
+            raise ValueError(f"arch {self.arch!r}: choose conv or patch")
         if self.full_res_time_kernel not in (1, 3):
             raise ValueError(f"full_res_time_kernel {self.full_res_time_kernel}: choose 1 or 3")
         if self.latent_channels < 1 or self.width < 1 or self.blocks < 0 or self.decoder_blocks < 0:
@@ -80,4 +84,6 @@ VAE_PRESETS: dict[str, VAEConfig] = {
     "f8c8": VAEConfig(spatial_factor=8, latent_channels=8),
     "f8c16": VAEConfig(spatial_factor=8, latent_channels=16),
     "f8c32": VAEConfig(spatial_factor=8, latent_channels=32),
+    "p8c16": VAEConfig(arch="patch", spatial_factor=8, latent_channels=16, width=192, blocks=2, decoder_blocks=2),
+    "tiny-patch": VAEConfig(arch="patch", spatial_factor=4, latent_channels=4, width=16, stem=4),  # tests
 }

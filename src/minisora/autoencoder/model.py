@@ -22,6 +22,7 @@ from minisora.autoencoder.layers import (
     State,
     Upsample,
 )
+from minisora.autoencoder.patch import patch_decoder_layers, patch_encoder_layers
 
 
 class Head(nn.Module):
@@ -85,8 +86,12 @@ class VideoVAE(nn.Module):
     def __init__(self, config: VAEConfig) -> None:
         super().__init__()
         self.config = VAEConfig.from_dict(config.to_dict())  # a copy: presets stay untouched
-        self.encoder = build_encoder(config)
-        self.decoder = build_decoder(config)
+        if config.arch == "patch":
+            self.encoder = CausalStack(patch_encoder_layers(config))
+            self.decoder = CausalStack(patch_decoder_layers(config))
+        else:
+            self.encoder = build_encoder(config)
+            self.decoder = build_decoder(config)
         c = config.latent_channels
         shift = torch.tensor(config.latent_shift or [0.0] * c).view(1, c, 1, 1, 1)
         scale = torch.tensor(config.latent_scale or [1.0] * c).view(1, c, 1, 1, 1)

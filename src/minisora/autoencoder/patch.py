@@ -1,0 +1,99 @@
+"""The patch architecture: pixels fold into channels at once, and the network works at the
+latent resolution.
+
+A per-frame 3x3 stem lifts pixels to a few channels; pixel-unshuffle folds each f x f patch
+into channels and every 4 frames fold into one latent frame (the first frame is padded with
+three copies of itself, so it is encoded alone and T = 4k+1 gives k+1 latent frames). All the
+causal 3D residual blocks then run on (T', H/f, W/f): 1/(4 f^2) of the positions of the
+full-resolution convolutional design, so the same compute buys a far wider network. The
+decoder mirrors it, with a per-frame 3x3 refinement at full resolution to sharpen edges.
+
+Measured here (PSNR after 400 steps on world frames, one thread): the conv design at width 16
+and this one at width 256 learn equally fast per step, and this one takes 0.27 s a step
+against 0.7 s; see the autoencoder weights' README for the video runs.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from minisora.autoencoder.config import TEMPORAL_FACTOR, VAEConfig
+from minisora.autoencoder.layers import CausalConv3d, ChannelNorm, ResBlock, State
+
+
+class PatchIn(nn.Module):
+    """(B, 3, T, H, W) pixels -> (B, width, T', H/f, W/f): stem, fold space, fold time."""
+
+    def __init__(self, stem: int, factor: int, width: int) -> None:
+        super().__init__()
+        self.factor = factor
+        self.stem = nn.Conv2d(3, stem, 3, padding=1)
+        self.proj = nn.Conv3d(TEMPORAL_FACTOR * stem * factor * factor, width, 1)
+
+    def forward(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        b, _, t, h, w = x.shape
+        frames = x.transpose(1, 2).reshape(b * t, 3, h, w)
+        folded = F.pixel_unshuffle(F.silu(self.stem(frames)), self.factor)
+        folded = folded.reshape(b, t, *folded.shape[1:])  # (B, T, s f^2, h', w')
+        if not state.get("started", False):  # the first frame stands alone: pad it to a group
+            folded = torch.cat([folded[:, :1].expand(-1, TEMPORAL_FACTOR - 1, -1, -1, -1), folded], dim=1)
+        groups = folded.shape[1] // TEMPORAL_FACTOR
+        grouped = folded.reshape(b, groups, -1, *folded.shape[3:]).transpose(1, 2)  # (B, 4 s f^2, T', h', w')
+        return self.proj(grouped), {"started": True}
+
+
+class PatchOut(nn.Module):
+    """(B, width, T', h, w) -> (B, 3, 4T' (- 3 at the start), h f, w f): unfold, then refine."""
+
+    def __init__(self, width: int, stem: int, factor: int) -> None:
+        super().__init__()
+        self.factor, self.stem_channels = factor, stem
+        self.norm = ChannelNorm(width)
+        self.proj = nn.Conv3d(width, TEMPORAL_FACTOR * stem * factor * factor, 1)
+        self.refine1 = nn.Conv2d(stem, stem, 3, padding=1)
+        self.refine2 = nn.Conv2d(stem, 3, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        b, _, groups, h, w = x.shape
+        y = self.proj(F.silu(self.norm(x)))  # (B, 4 s f^2, T', h, w)
+        y = y.reshape(b, TEMPORAL_FACTOR, -1, groups, h, w).permute(0, 3, 1, 2, 4, 5)
+        y = y.reshape(b * groups * TEMPORAL_FACTOR, -1, h, w)
+        y = F.pixel_shuffle(y, self.factor)  # (B T' 4, s, H, W)
+        y = self.refine2(F.silu(self.refine1(F.silu(y))))
+        y = y.reshape(b, groups * TEMPORAL_FACTOR, 3, *y.shape[2:]).transpose(1, 2)
+        if not state.get("started", False):
+            y = y[:, :, TEMPORAL_FACTOR - 1:]
+        return y, {"started": True}
+
+
+def _zero_last(block: ResBlock) -> ResBlock:
+    """Residual blocks start as the identity: a wide stack then trains from the first step."""
+    nn.init.zeros_(block.conv2.conv.weight)
+    nn.init.zeros_(block.conv2.conv.bias)
+    return block
+
+
+class Head(nn.Module):
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.norm = ChannelNorm(c_in)
+        self.conv = CausalConv3d(c_in, c_out)
+
+    def forward(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        return self.conv(F.silu(self.norm(x)), state)
+
+
+def patch_encoder_layers(cfg: VAEConfig) -> list[nn.Module]:
+    layers: list[nn.Module] = [PatchIn(cfg.stem, cfg.spatial_factor, cfg.width)]
+    layers += [_zero_last(ResBlock(cfg.width, cfg.width)) for _ in range(cfg.blocks)]
+    layers.append(Head(cfg.width, 2 * cfg.latent_channels))
+    return layers
+
+
+def patch_decoder_layers(cfg: VAEConfig) -> list[nn.Module]:
+    layers: list[nn.Module] = [CausalConv3d(cfg.latent_channels, cfg.width)]
+    layers += [_zero_last(ResBlock(cfg.width, cfg.width)) for _ in range(cfg.decoder_blocks)]
+    layers.append(PatchOut(cfg.width, cfg.stem, cfg.spatial_factor))
+    return layers
