@@ -29,9 +29,8 @@ def inputs(model: SoundDiT, frames: int = 5, mel_frames: int = 40, seed: int = 1
 
 
 def run(model, x, latents, text, mask, fps=16.0, offset=0.0, shift=0.0, keep=(True, True)):
-    video, times = model.encode_video(latents, fps)
-    return model(x, torch.tensor([0.3, 0.8]), video, times + shift, torch.tensor(keep), text, mask,
-                 audio_offset=offset)
+    video = model.encode_video(latents, fps).shifted(shift)
+    return model(x, torch.tensor([0.3, 0.8]), video, torch.tensor(keep), text, mask, audio_offset=offset)
 
 
 def test_shapes_and_determinism():
@@ -48,6 +47,8 @@ def test_fresh_model_predicts_a_zero_mel():
     model = SoundDiT(SOUND_PRESETS["tiny"])
     x, latents, text, mask = inputs(model)
     v = run(model, x, latents, text, mask)
+    assert torch.allclose(v, x / torch.tensor([0.3, 0.8])[:, None, None], atol=1e-6)
+    v = run(model, x, latents, text, mask, keep=(False, False))
     assert torch.allclose(v, x / torch.tensor([0.3, 0.8])[:, None, None], atol=1e-6)
 
 
@@ -101,3 +102,22 @@ def test_config_round_trip(tmp_path):
     cfg = SoundConfig(vae_fingerprint="ab" * 32)
     cfg.save(tmp_path / "config.json")
     assert SoundConfig.load(tmp_path / "config.json") == cfg
+
+
+def test_each_audio_token_hears_the_latent_frame_of_its_moment():
+    """The frame-aligned path: a token at tau gets the pooled features of the latent frame whose
+    video frames span tau (changing another latent frame far away leaves it unchanged)."""
+    from minisora.sound.model import latent_frame_spans
+
+    starts, ends = latent_frame_spans(3, 16.0, SoundConfig())
+    assert torch.allclose(starts * 16, torch.tensor([0.0, 1.0, 5.0], dtype=torch.float64))
+    assert torch.allclose(ends * 16, torch.tensor([1.0, 5.0, 9.0], dtype=torch.float64))
+    model = tiny()
+    latents = torch.randn(1, 16, 6, 4, 4)
+    times = torch.tensor([0.02, 0.2, 1.3])  # latent frames 0, 1 and 5 (frames 17-20 span 1.0625-1.3125 s)
+    base = model.aligned_video(model.encode_video(latents, 16.0), times)
+    changed = latents.clone()
+    changed[:, :, 5] += 1.0
+    after = model.aligned_video(model.encode_video(changed, 16.0), times)
+    assert torch.allclose(base[:, :2], after[:, :2], atol=1e-6)  # frame 5 is not near tau = 0.02, 0.2
+    assert (base[:, 2] - after[:, 2]).abs().max() > 1e-3

@@ -21,6 +21,7 @@ Measured: v-prediction plateaued at a loss of 0.81 (750 steps) and sampled mels 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -59,6 +60,29 @@ def latent_frame_times(frames: int, fps: float, config: SoundConfig) -> torch.Te
 
 
 T_MIN = 0.05  # v = (x_t - x0_hat) / max(t, T_MIN): bounded near the data end
+
+
+class VideoCondition(NamedTuple):
+    tokens: torch.Tensor  # (B, M, D) video tokens, M = T' * h * w
+    times: torch.Tensor  # (M,) seconds, each token at its latent frame's centre
+    pooled: torch.Tensor  # (B, T', D) one vector per latent frame
+    starts: torch.Tensor  # (T',) seconds: when each latent frame's video frames begin
+    ends: torch.Tensor  # (T',) and end
+
+    def shifted(self, seconds: float) -> VideoCondition:
+        return self._replace(times=self.times + seconds, starts=self.starts + seconds, ends=self.ends + seconds)
+
+    def doubled(self) -> VideoCondition:
+        """The batch twice over (guidance's conditional and unconditional halves)."""
+        return self._replace(tokens=torch.cat([self.tokens] * 2), pooled=torch.cat([self.pooled] * 2))
+
+
+def latent_frame_spans(frames: int, fps: float, config: SoundConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """(T',) start and end (s) of each latent frame's video frames: [0, 1) then [4j - 3, 4j + 1) / fps."""
+    j = torch.arange(frames, dtype=torch.float64)
+    starts = torch.where(j == 0, torch.zeros_like(j), config.time_factor * (j - 1) + 1) / fps
+    ends = torch.where(j == 0, torch.ones_like(j), config.time_factor * j + 1) / fps
+    return starts, ends
 
 
 def spatial_embedding(h: int, w: int, width: int) -> torch.Tensor:
@@ -126,6 +150,8 @@ class SoundDiT(nn.Module):
         self.video_in = nn.Linear(config.video_token_dim, width)
         # motion lives between latent frames: a temporal convolution per spatial patch
         self.video_time = nn.Conv1d(width, width, kernel_size=3, padding=1)
+        self.video_pool = nn.Linear(2 * width, width)  # mean and max over a latent frame's patches
+        self.video_align = nn.Linear(3 * width + 8, width)  # frames before, at, after + place in frame
         self.video_null = nn.Parameter(torch.zeros(width))  # the "no video" flag for guidance
         self.text_in = nn.Linear(config.text_dim, width)
         self.text_null = nn.Parameter(torch.zeros(1, 1, width))  # always-present key: text may be empty
@@ -150,10 +176,9 @@ class SoundDiT(nn.Module):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
 
-    def encode_video(self, latents: torch.Tensor, fps: float, first_latent: int = 0
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, C, T', H', W') normalised latents -> tokens (B, T'*h*w, D) and their times (T'*h*w,).
-        first_latent: the clip's latent frame that latents[:, :, 0] is (a window cut from a clip)."""
+    def encode_video(self, latents: torch.Tensor, fps: float, first_latent: int = 0) -> VideoCondition:
+        """(B, C, T', H', W') normalised latents -> video tokens, their times and the latent frames'
+        spans. first_latent: the clip's latent frame that latents[:, :, 0] is (a window of a clip)."""
         cfg, p = self.config, self.config.latent_patch
         b, c, frames, height, width = latents.shape
         if c != cfg.latent_channels or height % p or width % p:
@@ -166,33 +191,52 @@ class SoundDiT(nn.Module):
         mixed = self.video_time(x.reshape(b * h * w, frames, -1).transpose(1, 2)).transpose(1, 2)
         x = x + F.gelu(mixed.reshape(b, h * w, frames, -1))
         tokens = x.transpose(1, 2).reshape(b, frames * h * w, -1)  # (B, T'*h*w, D) in (t, h, w) order
-        times = latent_frame_times(first_latent + frames, fps, cfg)[first_latent:].repeat_interleave(h * w)
-        return tokens, times
+        pooled = self.video_pool(torch.cat([x.mean(1), x.amax(1)], dim=-1))  # (B, T', D)
+        times = latent_frame_times(first_latent + frames, fps, cfg)[first_latent:]
+        starts, ends = latent_frame_spans(first_latent + frames, fps, cfg)
+        return VideoCondition(tokens, times.repeat_interleave(h * w), pooled, starts[first_latent:],
+                              ends[first_latent:])
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, video: torch.Tensor, video_times: torch.Tensor,
-                video_keep: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor,
-                audio_offset: float = 0.0) -> torch.Tensor:
-        """x (B, n_mels, F) noisy mel, F a multiple of mel_patch; t (B,); video (B, M, D) from
-        encode_video with times (M,); video_keep (B,) bool (False: guidance's "no video");
-        text (B, L, text_dim) with mask (B, L); audio_offset: the time (s) of mel frame 0.
-        Returns the velocity (B, n_mels, F), from the predicted clean mel."""
+    def aligned_video(self, video: VideoCondition, times: torch.Tensor) -> torch.Tensor:
+        """(B, N, D): for audio tokens at `times` (N,), the pooled features of the latent frame
+        heard then and of its neighbours, with where in that frame the token falls (MMAudio's
+        frame-aligned conditioning: the cheap, direct path from a moment of video to its sound)."""
+        frames = video.pooled.shape[1]
+        index = (torch.searchsorted(video.starts.to(times), times, right=True) - 1).clamp(0, frames - 1)
+        start, end = video.starts.to(times)[index], video.ends.to(times)[index]
+        where = ((times - start) / (end - start)).clamp(0, 1)  # (N,)
+        phase = torch.cat([torch.sin(torch.pi * k * where[:, None]) for k in (1, 2, 3, 4)]
+                          + [torch.cos(torch.pi * k * where[:, None]) for k in (1, 2, 3, 4)], dim=1)
+        padded = F.pad(video.pooled, (0, 0, 1, 1))  # (B, T' + 2, D): zero beyond the ends
+        around = torch.cat([padded[:, index], padded[:, index + 1], padded[:, index + 2]], dim=-1)
+        b = around.shape[0]
+        return self.video_align(torch.cat([around, phase.to(around).expand(b, -1, -1)], dim=-1))
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, video: VideoCondition, video_keep: torch.Tensor,
+                text: torch.Tensor, text_mask: torch.Tensor, audio_offset: float = 0.0) -> torch.Tensor:
+        """x (B, n_mels, F) noisy mel, F a multiple of mel_patch; t (B,); video from encode_video;
+        video_keep (B,) bool (False: guidance's "no video"); text (B, L, text_dim) with mask (B, L);
+        audio_offset: the time (s) of mel frame 0. Returns the velocity (B, n_mels, F), from the
+        predicted clean mel."""
         cfg = self.config
         b, mels, frames = x.shape
         if mels != cfg.mel.n_mels or frames % cfg.mel_patch:
             raise ValueError(f"mel {tuple(x.shape)}: expected (B, {cfg.mel.n_mels}, F) with F a multiple of "
                              f"{cfg.mel_patch}")
         n = frames // cfg.mel_patch
+        times = audio_token_times(n, cfg).to(x.device) + audio_offset
+        keep = video_keep.to(x.dtype)[:, None, None]
         tokens = self.audio_in(x.reshape(b, mels, n, cfg.mel_patch).permute(0, 2, 1, 3).reshape(b, n, -1))
+        tokens = tokens + keep * self.aligned_video(video, times)
         head_dim = cfg.width // cfg.heads
-        rope_a = rope_for_times(audio_token_times(n, cfg).to(x.device) + audio_offset, head_dim, cfg)
-        rope_v = rope_for_times(video_times.to(x.device), head_dim, cfg)
-        keep = video_keep.to(video.dtype)[:, None, None]
-        video = video * keep + self.video_null * (1 - keep)
+        rope_a = rope_for_times(times, head_dim, cfg)
+        rope_v = rope_for_times(video.times.to(x.device), head_dim, cfg)
+        video_tokens = video.tokens * keep + self.video_null * (1 - keep)
         text_tokens = torch.cat([self.text_null.expand(b, -1, -1), self.text_in(text)], dim=1)
         text_mask = torch.cat([torch.ones(b, 1, dtype=torch.bool, device=x.device), text_mask.bool()], dim=1)
         c = self.t_embed(t)  # (B, D)
         for block in self.blocks:
-            tokens = block(tokens, c, rope_a, rope_v, video, text_tokens, text_mask)
+            tokens = block(tokens, c, rope_a, rope_v, video_tokens, text_tokens, text_mask)
         shift, scale = self.final_modulation(c)[:, None].chunk(2, dim=-1)
         out = self.final(modulate(self.final_norm(tokens), shift, scale))  # (B, N, n_mels * patch)
         clean = out.reshape(b, n, mels, cfg.mel_patch).permute(0, 2, 1, 3).reshape(b, mels, frames)

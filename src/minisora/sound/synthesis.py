@@ -25,7 +25,7 @@ from minisora.pipeline.sound import Soundtrack, VideoForSound
 from minisora.sound.cache import video_tensor
 from minisora.sound.griffinlim import griffin_lim
 from minisora.sound.mel import silence_level
-from minisora.sound.model import SoundDiT
+from minisora.sound.model import SoundDiT, VideoCondition
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class SoundSettings:
     model_fps: int = 16
     window_frames: int = 65  # 4k + 1 video frames per window (about 4 s)
     stride_frames: int = 48  # 3 s: windows overlap by a second
-    vocoder_iters: int = 32
+    vocoder_iters: int = 8
 
 
 class WorldSound:
@@ -84,12 +84,12 @@ class WorldSound:
         """(1, n_mels, F) mel for one window of frames (4k + 1), its first known.shape[-1] frames given."""
         cfg, s = self.model.config, self.settings
         latents = self.vae.encode(video_tensor(frames))  # (1, C, T', H', W')
-        video, times = self.model.encode_video(latents, s.model_fps)
+        video = self.model.encode_video(latents, s.model_fps)
         seconds = frames.shape[0] / s.model_fps
         length = math.ceil(seconds / cfg.mel.seconds_per_frame() / cfg.mel_patch) * cfg.mel_patch
         seed_k = int(np.random.SeedSequence([int(seed), index]).generate_state(1)[0])
         noise = torch.randn((1, cfg.mel.n_mels, length), generator=torch.Generator().manual_seed(seed_k))
-        return sample_mel(self.model, noise, video, times, text, mask, known, s.steps, s.cfg)
+        return sample_mel(self.model, noise, video, text, mask, known, s.steps, s.cfg)
 
 
 def window_starts(frames: int, settings: SoundSettings) -> list[int]:
@@ -106,22 +106,20 @@ def pad_to_window(frames: np.ndarray) -> np.ndarray:
     return np.concatenate([frames, np.repeat(frames[-1:], target - frames.shape[0], axis=0)])
 
 
-def sample_mel(model: SoundDiT, noise: torch.Tensor, video: torch.Tensor, video_times: torch.Tensor,
-               text: torch.Tensor, mask: torch.Tensor, known: torch.Tensor, steps: int, scale: float
-               ) -> torch.Tensor:
+def sample_mel(model: SoundDiT, noise: torch.Tensor, video: VideoCondition, text: torch.Tensor,
+               mask: torch.Tensor, known: torch.Tensor, steps: int, scale: float) -> torch.Tensor:
     """Euler from noise (1, n_mels, F) to a mel; the first known.shape[-1] frames follow `known`."""
     k = known.shape[-1]
     both = torch.tensor([True, False])
     texts, masks = torch.cat([text, text]), torch.cat([mask, torch.zeros_like(mask)])
-    videos = torch.cat([video, video])
+    videos = video.doubled()
     times = sampling_times(steps)
     x = noise.clone()
     for i in range(steps):
         t = float(times[i])
         if k:
             x[..., :k] = (1 - t) * known + t * noise[..., :k]
-        v_cond, v_uncond = model(torch.cat([x, x]), torch.full((2,), t), videos, video_times, both,
-                                 texts, masks).chunk(2)
+        v_cond, v_uncond = model(torch.cat([x, x]), torch.full((2,), t), videos, both, texts, masks).chunk(2)
         x = euler_step(x, cfg_velocity(v_cond, v_uncond, scale), t - float(times[i + 1]))
     if k:
         x[..., :k] = known

@@ -123,7 +123,7 @@ def training_loss(model: SoundDiT, batch: dict[str, torch.Tensor], config: Sound
                   generator: torch.Generator) -> torch.Tensor:
     """Rectified-flow loss on the mel (viewed as a one-frame latent, flow/'s convention)."""
     b = batch["mel"].shape[0]
-    video, times = model.encode_video(batch["latents"], batch["fps"], batch["first_latent"])
+    video = model.encode_video(batch["latents"], batch["fps"], batch["first_latent"])
     roll = torch.rand(b, generator=generator)
     keep_video = roll >= config.drop_all
     keep_text = roll >= config.drop_all + config.drop_text
@@ -133,7 +133,7 @@ def training_loss(model: SoundDiT, batch: dict[str, torch.Tensor], config: Sound
     t = sample_timesteps(b, 1, generator=generator)  # (B, 1)
 
     def denoiser(x: torch.Tensor, tt: torch.Tensor) -> torch.Tensor:
-        v = model(x[:, :, 0, 0], tt[:, 0], video, times, keep_video, batch["text"], text_mask,
+        v = model(x[:, :, 0, 0], tt[:, 0], video, keep_video, batch["text"], text_mask,
                   audio_offset=batch["audio_offset"])
         return v[:, :, None, None, :]
 
