@@ -15,7 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from minisora.eval.motion import VisualContact, camera_shift, closing_speed, detect_contacts
+from minisora.eval.motion import (
+    VisualContact,
+    approach_speed,
+    camera_shift,
+    closing_speed,
+    detect_contacts,
+)
 from minisora.eval.onsets import Onset, detect_onsets
 from minisora.eval.segment import AREA_PER_R2, find_blobs, row_background, size_class
 from minisora.eval.track import Tracker, TrackerConfig
@@ -168,9 +174,11 @@ def analyze(
             )
         )
     camera = camera_shift(frames, scale)
-    # weak jumps are too close to centroid noise to report, but they explain quiet sounds; and
-    # one beside another object is a collision (a heavy target barely moves, the hitter is slowed
-    # by less than a bounce would)
+    # weak jumps are too close to centroid noise to report on their own, but they explain quiet
+    # sounds; and one with independent evidence of an impact is a contact: beside another object
+    # that was closing in on it (a heavy target barely moves, the hitter is slowed by less than
+    # a bounce would), or at the floor or a wall that the object was moving toward (a low hop's
+    # jump is shared with gravity and the next landing, so it measures small)
     # only the frames where an object is all in view place its centre well enough for velocities
     faint = detect_contacts(complete, boxes, camera, fps, scale, (width, height), min_dv=FAINT_DV)
     contacts = detect_contacts(complete, boxes, camera, fps, scale, (width, height))
@@ -180,9 +188,7 @@ def analyze(
     contacts += [
         c
         for c in faint
-        if isinstance(c.partner, int)
-        and (c.track, c.frame) not in seen
-        and closing_speed(c, complete, fps, scale) > max(0.1, 0.3 * float(np.hypot(*c.dv)))
+        if (c.track, c.frame) not in seen and _impact(c, centers, camera, fps, scale)
     ]
     contacts.sort(key=lambda c: c.time)
     onsets = detect_onsets(audio, sample_rate)
@@ -200,6 +206,16 @@ def analyze(
         occluders,
         audible,
     )
+
+
+def _impact(contact: VisualContact, centers, camera: np.ndarray, fps: float, scale: float) -> bool:
+    """Whether a faint jump has independent evidence of an impact: its partner (an object, seen
+    whole or not: a hidden light one is the one that takes the kick) or the floor or wall it
+    touched was being approached fast enough for the jump to be a collision."""
+    needed = max(0.1, 0.3 * float(np.hypot(*contact.dv)))
+    if isinstance(contact.partner, int):
+        return closing_speed(contact, centers, fps, scale) > needed
+    return approach_speed(contact, centers, camera, fps, scale) > needed
 
 
 def find_occluders(frame: np.ndarray) -> list[tuple[float, float]]:

@@ -109,26 +109,42 @@ def _jumps(path, camera_px, fps, scale, min_dv):
             own = float(np.median(history)) if len(history) >= 2 else float(friction)
             raw[k], beyond[k] = np.array([a[0] - own, a[1]]), float(np.hypot(*rest))
             sliding[k] = float(friction)
-    threshold = min_dv * scale / fps
+    return _peel_jumps(raw, beyond, min_dv * scale / fps, fps, scale)
+
+
+def _peel_jumps(raw: dict, beyond: dict, threshold: float, fps: float, scale: float):
+    """Velocity jumps from per-frame deviations, largest first: a jump in the interval (k, k+1)
+    shows in the deviations at k and k+1, so the strongest pair is taken and removed, and the
+    rest searched again. Two contacts in consecutive intervals (a landing, then a wall or another
+    object a frame later) are two jumps this way; comparing each pair with its neighbours
+    instead would let the larger one hide the smaller."""
     zero = np.zeros(2)
+    raw, beyond = dict(raw), dict(beyond)
 
     def pair(k: int) -> float:
         # a jump's two halves point the same way; one jittery centroid gives +x, -2x, +x instead
         return float(np.hypot(*(raw.get(k, zero) + raw.get(k + 1, zero))))
 
     out = []
-    for k in frames:
-        unexplained = beyond.get(k, 0.0) + beyond.get(k + 1, 0.0)
-        if pair(k) < threshold or unexplained < 0.3 * threshold:
-            continue
-        if pair(k - 1) > pair(k) or pair(k + 1) >= pair(k):
-            continue  # not the interval where the jump is centred
+    while True:
+        candidates = [
+            k
+            for k in set(raw) | {j - 1 for j in raw}
+            if pair(k) >= threshold
+            and beyond.get(k, 0.0) + beyond.get(k + 1, 0.0) >= 0.3 * threshold
+        ]
+        if not candidates:
+            break
+        k = max(candidates, key=pair)
         d0, d1 = raw.get(k, zero), raw.get(k + 1, zero)
         jump = d0 + d1
         f = float(np.clip(np.dot(d1, jump) / max(np.dot(jump, jump), 1e-9), 0.0, 1.0))
-        dv = (float(jump[0] * fps / scale), float(-jump[1] * fps / scale))
-        out.append((k, (k + f) / fps, dv))
-    return out
+        out.append(
+            (k, (k + f) / fps, (float(jump[0] * fps / scale), float(-jump[1] * fps / scale)))
+        )
+        for j in (k, k + 1):
+            raw[j], beyond[j] = zero, 0.0
+    return sorted(out)
 
 
 def _with_partner(contact, boxes, fps, scale, size) -> VisualContact:
@@ -174,6 +190,21 @@ def closing_speed(contact: VisualContact, centers, fps: float, scale: float) -> 
         return 0.0
     gap = [np.hypot(*(np.array(a[f]) - np.array(b[f]))) for f in (k - 1, k)]
     return float((gap[0] - gap[1]) * fps / scale)
+
+
+def approach_speed(
+    contact: VisualContact, centers, camera_px: np.ndarray, fps: float, scale: float
+) -> float:
+    """How fast (units/s) the contact's track moved toward the floor or wall it is said to have
+    hit, over the two frames before: a bounce has one; an object resting or rolling on the floor,
+    whose centroid only jitters, has none."""
+    path, k = centers[contact.track], contact.frame
+    if not isinstance(contact.partner, str) or not all(f in path for f in (k - 1, k)):
+        return 0.0
+    dx = path[k][0] - path[k - 1][0] + camera_px[k] - camera_px[k - 1]  # px, world frame
+    dy = path[k][1] - path[k - 1][1]  # px, y down
+    toward = {"floor": dy, "wall_left": -dx, "wall_right": dx}.get(contact.partner, 0.0)
+    return float(toward * fps / scale)
 
 
 def _middle(box) -> np.ndarray:

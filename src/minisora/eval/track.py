@@ -81,7 +81,7 @@ class Tracker:
     def update(self, frame: int, blobs: list[Blob]) -> None:
         predictions = {t.id: t.predict(frame, self.config.gravity_px) for t in self.tracks}
         blobs = [b for b in blobs if b.area >= self.config.min_area]
-        blobs = self._split_touching(blobs, predictions)
+        blobs = self._split_touching(blobs, predictions, frame)
         blobs = self._merge_pieces(blobs, predictions)
         live = [t for t in self.tracks if t.last_frame == frame - 1]
         left = self._assign(frame, live, blobs, predictions, strict=True)
@@ -134,20 +134,25 @@ class Tracker:
         return 1.0 + distance / 1000.0
 
     # -- fixing blobs with the predictions --------------------------------------------------------
-    def _split_touching(self, blobs: list[Blob], predictions) -> list[Blob]:
+    def _split_touching(self, blobs: list[Blob], predictions, frame: int) -> list[Blob]:
         """A shapeless blob that holds several same-coloured objects (touching, or a row of them
-        entering together) is split into as many as its area and the predictions say."""
+        entering together) is split into as many as its area and the predictions say. Only
+        tracks seen in the last two frames count: a long-hidden one's prediction has drifted.
+        A cluster of three can look like one big shape (a triangle, say): a shaped blob is split
+        too when several tracks are predicted in it and it is far larger than any of them."""
         out = []
         for blob in blobs:
-            if blob.shape is not None:
-                out.append(blob)
-                continue
             inside = [
                 t
                 for t in self.tracks
-                if t.last_color == blob.color and _contains(blob, predictions[t.id], 1.0)
+                if t.last_color == blob.color
+                and t.last_frame >= frame - 2
+                and _contains(blob, predictions[t.id], 1.0)
             ]
-            single = self._single_object(blob)
+            if blob.shape is not None and not _too_big_for_each(blob, inside):
+                out.append(blob)
+                continue
+            single = self._single_object(blob, frame)
             k = len(inside)
             if single is not None:
                 half, shape = single
@@ -155,19 +160,23 @@ class Tracker:
             if k < 2:
                 out.append(blob)
                 continue
-            seeds = (
-                np.array([predictions[t.id] for t in inside])
-                if len(inside) == k
-                else _slice_seeds(blob, k)
-            )
-            out += _lloyd_split(blob, seeds, single[0] if single else 4.0)
+            half = single[0] if single else 4.0
+            if len(inside) == k:  # each piece goes to the track predicted there, at its size
+                seeds = np.array([predictions[t.id] for t in inside])
+                radii = np.array([t.half() or half for t in inside])
+            else:
+                seeds, radii = _slice_seeds(blob, k), np.full(k, half)
+            out += _lloyd_split(blob, seeds, radii)
         return out
 
-    def _single_object(self, blob: Blob) -> tuple[float, str] | None:
+    def _single_object(self, blob: Blob, frame: int) -> tuple[float, str] | None:
         """Half-extent and shape of one object of this blob's colour, if it can be told: the
-        largest such track seen whole (the cautious choice: fewer splits), else, for a row of
+        largest such track seen whole (the cautious choice: fewer splits), among those seen in the
+        last two frames if any (an old misread, say a square taken for a larger circle, would cut
+        two touching squares in three), else, for a row of
         objects (wide, one real object size tall, not cut at the top or bottom), its height."""
         known = [t for t in self.tracks if t.last_color == blob.color and t.half() is not None]
+        known = [t for t in known if t.last_frame >= frame - 2] or known
         if known:
             track = max(known, key=lambda t: t.half())
             return track.half(), track.shape() or "circle"
@@ -248,13 +257,18 @@ def _slice_seeds(blob: Blob, k: int) -> np.ndarray:
     )
 
 
-def _lloyd_split(blob: Blob, seeds: np.ndarray, half: float, iterations: int = 6) -> list[Blob]:
+def _lloyd_split(
+    blob: Blob, seeds: np.ndarray, radii: np.ndarray, iterations: int = 6
+) -> list[Blob]:
     """Split a blob among seeds: each pixel to the nearest centre, centres to their pixels'
-    mass centre, repeated; for equal touching objects the cut settles on the contact line."""
+    mass centre, repeated; for equal touching objects the cut settles on the contact line. The
+    distance is the power distance d^2 - r^2 (r: each object's half-extent), so a cut between a
+    large and a small object falls where their rims meet rather than halfway between centres."""
     points = np.stack([blob.cols + 0.5, blob.rows + 0.5], 1)  # (n, 2)
     centers = np.array(seeds, np.float64)
     for _ in range(iterations):
-        nearest = np.argmin(((points[:, None, :] - centers[None]) ** 2).sum(-1), 1)
+        power = ((points[:, None, :] - centers[None]) ** 2).sum(-1) - radii[None] ** 2  # (n, k)
+        nearest = np.argmin(power, 1)
         for i in range(len(centers)):
             mine = nearest == i
             if mine.any():
@@ -262,13 +276,24 @@ def _lloyd_split(blob: Blob, seeds: np.ndarray, half: float, iterations: int = 6
     pieces = []
     for i in range(len(centers)):
         keep = nearest == i
-        if blob.alpha[keep].sum() >= 0.25 * half * half:
+        if blob.alpha[keep].sum() >= 0.25 * radii[i] ** 2:
             pieces.append(
                 describe(
                     blob.color, blob.rows[keep], blob.cols[keep], blob.alpha[keep], blob.clipped
                 )
             )
     return pieces
+
+
+def _too_big_for_each(blob: Blob, tracks: list[Track]) -> bool:
+    """Whether a shaped blob is too large to be any one of two or more tracks (the same size
+    tolerance as matching a blob to a track)."""
+    halves = [t.half() for t in tracks if t.half() is not None]
+    return (
+        len(halves) >= 2
+        and blob.half is not None
+        and all(np.log(blob.half / h) > 0.25 for h in halves)
+    )
 
 
 def _contains(blob: Blob, point: np.ndarray, margin: float) -> bool:
