@@ -25,6 +25,34 @@ def test_ssim_and_psnr_oracles() -> None:
     assert gradient_l1(x + 0.3, x).item() < 1e-6  # a constant offset has no gradient error
 
 
+def test_ssim_blur_equals_a_reflect_padded_gaussian_window() -> None:
+    """The matmul blur inside ssim_per_frame against the textbook windowed SSIM, pixel by pixel."""
+    import torch.nn.functional as F
+
+    from minisora.autoencoder.losses import _gaussian_window
+
+    def windowed_ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        x, y = (a[0].transpose(0, 1) + 1) / 2, (b[0].transpose(0, 1) + 1) / 2  # (T, 3, H, W)
+        g = _gaussian_window()
+        window = (g[:, None] * g[None, :]).expand(3, 1, 11, 11)
+
+        def blur(z: torch.Tensor) -> torch.Tensor:
+            return F.conv2d(F.pad(z, (5, 5, 5, 5), mode="reflect"), window, groups=3)
+
+        mx, my = blur(x), blur(y)
+        sxx, syy, sxy = blur(x * x) - mx**2, blur(y * y) - my**2, blur(x * y) - mx * my
+        c1, c2 = 0.01**2, 0.03**2
+        s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx**2 + my**2 + c1) * (sxx + syy + c2))
+        return s.mean(dim=(1, 2, 3))[None]
+
+    for shape in [(1, 3, 2, 64, 112), (1, 3, 1, 8, 6)]:
+        a = torch.rand(shape) * 2 - 1
+        b = (a + 0.3 * torch.randn(shape)).clamp(-1, 1)
+        assert torch.allclose(ssim_per_frame(a, b), windowed_ssim(a, b), atol=1e-5)
+    with pytest.raises(ValueError, match="at least 6 px"):
+        ssim_per_frame(torch.zeros(1, 3, 1, 5, 8), torch.zeros(1, 3, 1, 5, 8))
+
+
 def test_training_batches_depend_only_on_seed_and_step() -> None:
     a, b = training_batch(3, 0, 2, 5, 0.5), training_batch(3, 0, 2, 5, 0.5)
     assert a.shape[:3] == (2, 3, 5) and torch.equal(a, b)

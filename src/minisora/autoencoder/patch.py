@@ -8,9 +8,9 @@ causal 3D residual blocks then run on (T', H/f, W/f): 1/(4 f^2) of the positions
 full-resolution convolutional design, so the same compute buys a far wider network. The
 decoder mirrors it, with a per-frame 3x3 refinement at full resolution to sharpen edges.
 
-Measured here (PSNR after 400 steps on world frames, one thread): the conv design at width 16
-and this one at width 256 learn equally fast per step, and this one takes 0.27 s a step
-against 0.7 s; see the autoencoder weights' README for the video runs.
+Measured here (one thread of a shared 2-core CPU, 4 held-out 64x64 4 s clips): the conv
+design at width 16 reached 21.5 dB after 3,700 steps (batch 4) and was still flat; this one
+at width 160 (p8c16, 7.1 M parameters, batch 8) reached 24.6 dB after 890 steps.
 """
 
 from __future__ import annotations
