@@ -240,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     vae.add_argument("--lr", type=float, default=None)
     vae.add_argument("--mse-weight", type=float, default=None, help="weight of a squared-error term")
     vae.add_argument("--init-from", default=None, help="shipped weights folder a new run starts from")
+    vae.add_argument("--freeze-encoder", action="store_true", default=None,
+                     help="with --init-from: train the decoder only, so the latents stay as they are")
     vae.add_argument("--seed", type=int, default=None)
     vae.add_argument("--checkpoint-minutes", type=float, default=None)
     vae.add_argument("--eval-clips", type=int, default=None)

@@ -130,6 +130,23 @@ def test_export_measures_latent_statistics(tmp_path: Path) -> None:
     assert torch.isfinite(z).all() and z.shape == (1, 4, 2, 16, 16)
 
 
+def test_decoder_only_fine_tuning_keeps_the_encoder_and_its_latent_statistics(tmp_path: Path) -> None:
+    from minisora.autoencoder.export import export_weights
+
+    start = export_weights(_tiny_run(tmp_path / "run", 1), tmp_path / "v1", clips=2)
+    cfg = TrainVAEConfig(run_dir=str(tmp_path / "decoder"), preset="tiny", steps=3, batch=1, frames=5,
+                         warmup=1, lr=1e-2, eval_clips=0, checkpoint_minutes=0.0, bf16=False, crop=16,
+                         init_from=str(start), freeze_encoder=True)
+    v2 = load_vae(export_weights(train_vae(cfg), tmp_path / "v2"))
+    v1 = load_vae(start)
+    assert v2.config.to_dict() == v1.config.to_dict()  # same normalisation: a DiT's latents stay valid
+    for name, value in v1.encoder.state_dict().items():
+        assert torch.equal(value, v2.encoder.state_dict()[name]), name
+    assert any(not torch.equal(v, v2.decoder.state_dict()[k]) for k, v in v1.decoder.state_dict().items())
+    with pytest.raises(ValueError, match="--init-from"):
+        train_vae(TrainVAEConfig(run_dir=str(tmp_path / "none"), preset="tiny", steps=1, freeze_encoder=True))
+
+
 def test_mse_term_weights_large_errors() -> None:
     from minisora.autoencoder.losses import vae_loss
 

@@ -38,13 +38,21 @@ def latent_statistics(model: VideoVAE, clips: int = 40) -> tuple[list[float], li
 
 
 def export_weights(checkpoint: str | Path, out: str | Path, clips: int = 40, use_ema: bool = True) -> Path:
-    model, ema, _, _ = load_checkpoint(checkpoint)
+    """Shipped weights from a checkpoint. A run that trained the decoder only keeps the latent
+    statistics of the weights it started from: its encoder is theirs, and so are the latents a
+    world model was trained on, which must keep their exact normalisation."""
+    model, ema, _, state = load_checkpoint(checkpoint)
     if use_ema:
         model = VideoVAE(VAEConfig.from_dict(model.config.to_dict()))
         model.load_state_dict(ema, strict=True)
     model.eval()
-    model.set_latent_stats([0.0] * model.config.latent_channels, [1.0] * model.config.latent_channels)
-    shift, scale = latent_statistics(model, clips)
+    train_config = state.get("train_config", {})
+    if train_config.get("freeze_encoder") and train_config.get("init_from"):
+        start = VAEConfig.load(Path(train_config["init_from"]) / "config.json")
+        shift, scale = start.latent_shift, start.latent_scale
+    else:
+        model.set_latent_stats([0.0] * model.config.latent_channels, [1.0] * model.config.latent_channels)
+        shift, scale = latent_statistics(model, clips)
     model.set_latent_stats(shift, scale)
     return save_weights(model, out, dtype=torch.bfloat16)
 

@@ -44,6 +44,8 @@ class TrainVAEConfig:
     mse_weight: float = 0.0  # squared error: its gradient grows with the error, so small objects the
     #                          reconstruction misses outweigh the large, easy background
     init_from: str | None = None  # shipped weights folder a new run starts from (fine-tuning)
+    freeze_encoder: bool = False  # train the decoder only: the latents (and a DiT trained on them)
+    #                               stay valid while the reconstruction improves
     seed: int = 0
     bf16: bool = True
     checkpoint_minutes: float = 5.0
@@ -119,7 +121,13 @@ def train_step(model: VideoVAE, optimizer: torch.optim.Optimizer, video: torch.T
     for group in optimizer.param_groups:
         group["lr"] = learning_rate(cfg, step)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-        recon, mean, logvar = model(video, generator=generator)
+        if cfg.freeze_encoder:
+            with torch.no_grad():
+                mean, logvar, _ = model.encode_moments(video)
+            z = mean + (0.5 * logvar).exp() * torch.randn(mean.shape, generator=generator)
+            recon, _ = model.decode_raw(z.to(video.dtype))
+        else:
+            recon, mean, logvar = model(video, generator=generator)
     loss, parts = vae_loss(recon, video, mean, logvar, cfg.ssim_weight, cfg.grad_weight, cfg.kl_weight,
                            cfg.mse_weight)
     optimizer.zero_grad(set_to_none=True)
@@ -140,6 +148,10 @@ def train_vae(cfg: TrainVAEConfig) -> Path:
 
     model, ema, optimizer, step = _resume(cfg, optimizer_for)
     model.train()
+    if cfg.freeze_encoder:
+        if not cfg.init_from and step == 0:
+            raise ValueError("--freeze-encoder fine-tunes a trained decoder: pass --init-from WEIGHTS")
+        model.encoder.requires_grad_(False)
     params = sum(p.numel() for p in model.parameters())
     print(f"VAE {model.config.to_dict()} params {params / 1e6:.2f} M, from step {step} to {cfg.steps}", flush=True)
     last_save, last_path = time.time(), None
