@@ -143,6 +143,10 @@ def test_decoder_only_fine_tuning_keeps_the_encoder_and_its_latent_statistics(tm
     for name, value in v1.encoder.state_dict().items():
         assert torch.equal(value, v2.encoder.state_dict()[name]), name
     assert any(not torch.equal(v, v2.decoder.state_dict()[k]) for k, v in v1.decoder.state_dict().items())
+    from minisora.autoencoder.checkpoint import latent_fingerprint
+
+    assert latent_fingerprint(start) == latent_fingerprint(tmp_path / "v2")  # the sound model stays valid
+    assert latent_fingerprint(start) != latent_fingerprint()  # another autoencoder's latent space
     with pytest.raises(ValueError, match="--init-from"):
         train_vae(TrainVAEConfig(run_dir=str(tmp_path / "none"), preset="tiny", steps=1, freeze_encoder=True))
 

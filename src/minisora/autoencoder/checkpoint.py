@@ -84,3 +84,22 @@ def load_vae(folder: str | Path | None = None, dtype: torch.dtype = torch.float3
     weights = {k: v.float() for k, v in load_file(str(folder / "model.safetensors")).items()}
     model.load_state_dict(weights, strict=True)
     return model.to(dtype).eval()
+
+
+def latent_fingerprint(folder: str | Path | None = None) -> str:
+    """sha256 of what fixes a weights folder's latent space: its encoder's tensors and the latent
+    normalisation. A decoder fine-tuned with --freeze-encoder keeps it, so models trained on
+    the latents (the sound model) stay valid."""
+    import hashlib
+
+    from safetensors import safe_open
+
+    folder = Path(folder) if folder is not None else DEFAULT_WEIGHTS
+    config = VAEConfig.load(folder / "config.json")
+    digest = hashlib.sha256(json.dumps([config.latent_shift, config.latent_scale]).encode())
+    with safe_open(str(folder / "model.safetensors"), framework="pt") as f:
+        for name in sorted(k for k in f.keys() if k.startswith("encoder.")):  # noqa: SIM118
+            tensor = f.get_tensor(name)
+            digest.update(f"{name}{tensor.dtype}{tuple(tensor.shape)}".encode())
+            digest.update(tensor.contiguous().view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()

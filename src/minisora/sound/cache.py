@@ -11,7 +11,6 @@ made again. Each shard is written atomically, so an interrupted build resumes wh
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,19 +23,12 @@ from minisora.sound.mel import MelConfig, log_mel
 SHARD = 100  # clips per shard
 
 
-def file_fingerprint(path: str | Path) -> str:
-    """sha256 of a file (the autoencoder's model.safetensors identifies its latent space)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def vae_fingerprint(folder: str | Path | None = None) -> str:
-    from minisora.autoencoder.checkpoint import DEFAULT_WEIGHTS
+    """The autoencoder's latent space (its encoder and normalisation), not the whole file: a
+    decoder fine-tuned alone leaves the sound model valid."""
+    from minisora.autoencoder.checkpoint import latent_fingerprint
 
-    return file_fingerprint(Path(folder or DEFAULT_WEIGHTS) / "model.safetensors")
+    return latent_fingerprint(folder)
 
 
 def video_tensor(frames: np.ndarray) -> torch.Tensor:

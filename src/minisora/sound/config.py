@@ -31,7 +31,7 @@ class SoundConfig:
     rope_unit_s: float = 0.01  # rotary positions count this many seconds as 1 (audio and video alike)
     freq_dim: int = 256
     mel: MelConfig = field(default_factory=MelConfig)
-    vae_fingerprint: str = ""  # sha256 of the autoencoder weights the model was trained on
+    vae_fingerprint: str = ""  # the latent space it was trained on (autoencoder.checkpoint.latent_fingerprint)
 
     def __post_init__(self) -> None:
         if isinstance(self.mel, dict):

@@ -1,8 +1,8 @@
 """Loading the sound model's weights: the shipped default or any exported / checkpoint folder.
 
 The model hears the video through the autoencoder's latents, so it only makes sense with the
-autoencoder it was trained on. Its config records that autoencoder's fingerprint (sha256 of its
-model.safetensors); loading warns when the installed autoencoder differs.
+autoencoder it was trained on. Its config records the fingerprint of that autoencoder's latent
+space (its encoder and normalisation); loading warns when the installed autoencoder's differs.
 """
 
 from __future__ import annotations
