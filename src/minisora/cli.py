@@ -27,7 +27,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     limits = Limits(max_queued_per_key=args.max_queued)
     serve(ServeConfig(host=args.host, port=args.port, data=args.data, workers=args.workers,
-                      auth=not args.no_auth, limits=limits))
+                      auth=not args.no_auth, limits=limits, model=args.model, no_model=args.no_model))
     return 0
 
 
@@ -207,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="jobs run at once")
     serve.add_argument("--no-auth", action="store_true", help="no API keys (loopback hosts only)")
     serve.add_argument("--max-queued", type=int, default=100, help="queued jobs allowed per key")
+    serve.add_argument("--model", type=Path, default=None, metavar="DIR",
+                       help="world model folder every mode generates with (default: the shipped model, if installed)")
+    serve.add_argument("--no-model", action="store_true",
+                       help="run no world model: text-to-video renders the world's scenes, other modes fail")
     serve.set_defaults(handler=cmd_serve)
 
     keys = sub.add_parser("keys", help="API keys for `minisora serve`")
@@ -237,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     vae.add_argument("--steps", type=int, default=None, help="train up to this step")
     vae.add_argument("--batch", type=int, default=None)
     vae.add_argument("--frames", type=int, default=None, help="4k+1 frames per training window")
+    vae.add_argument("--crop", type=int, default=None, help="train on random CROPxCROP squares (faster steps)")
     vae.add_argument("--lr", type=float, default=None)
     vae.add_argument("--mse-weight", type=float, default=None, help="weight of a squared-error term")
     vae.add_argument("--init-from", default=None, help="shipped weights folder a new run starts from")

@@ -110,6 +110,10 @@ def test_same_seed_same_scene(client, tmp_path):
         ({"seed": -1}, 400, "seed -1 is out of range"),
         ({"colour": "red"}, 400, "unknown field 'colour'"),
         ({"direction": "up"}, 400, "direction applies only to mode 'extend'"),
+        ({"strength": 0.5}, 400, "strength applies only to mode 'edit'"),
+        ({"steps": 0}, 400, "steps 0 is out of range: use 1 to 100"),
+        ({"cfg": 50}, 400, "cfg 50 is out of range: use 0 to 20"),
+        ({"negative": "ball " * 101}, 400, "the negative prompt has 504 characters"),
         ({"prompt": "a purple elephant sings"}, 400, "'elephant'"),
         ({"mode": "extend"}, 400, "upload 'video' (video) is missing"),
     ],
@@ -142,7 +146,7 @@ def test_bad_uploads_are_refused_and_leave_nothing_behind(client, server, small_
     assert set((server.data / "uploads").iterdir()) == uploads_before  # refused uploads are removed
 
 
-def test_other_modes_take_their_uploads_and_fail_clearly_until_the_pipeline_exists(
+def test_other_modes_take_their_uploads_and_fail_clearly_without_a_world_model(
         client, server, small_video, small_image):
     video = ("clip.mp4", small_video.read_bytes(), "video/mp4")
     cases = [
@@ -157,7 +161,7 @@ def test_other_modes_take_their_uploads_and_fail_clearly_until_the_pipeline_exis
         assert response.status_code == 202, response.text
         job = wait_for(client, response.json()["id"])
         assert job["status"] == "failed" and job["inputs"] == sorted(files)
-        assert "needs the generation pipeline" in job["error"]
+        assert "needs the generation pipeline" in job["error"] and "minisora serve --model DIR" in job["error"]
         stored = sorted(p.name for p in (server.data / "uploads" / job["id"]).iterdir())
         assert stored == sorted(f"{slot}{'.png' if slot == 'image' else '.mp4'}" for slot in files)
         assert client.get(f"/v1/jobs/{job['id']}/video").status_code == 409

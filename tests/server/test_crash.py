@@ -30,7 +30,7 @@ def done_events(data) -> dict[str, int]:
 def test_kill_9_at_any_moment_loses_nothing_and_finishes_each_job_once(tmp_path):
     data = tmp_path / "data"
     rng = random.Random(0)
-    server = start_server(data, "--no-auth")
+    server = start_server(data, "--no-auth", "--no-model")
     with server.client() as client:
         ids = [submit(client, width=96, height=64, seconds=2, seed=i).json()["id"] for i in range(JOBS)]
     interrupted = 0
@@ -56,7 +56,7 @@ def test_kill_9_at_any_moment_loses_nothing_and_finishes_each_job_once(tmp_path)
             if status == "done":  # every finished output is whole
                 assert probe(data / "outputs" / job_id / "video.mp4").frames == FRAMES
         interrupted += sum(status == "running" for status, _ in after.values())
-        server = start_server(data, "--no-auth")
+        server = start_server(data, "--no-auth", "--no-model")
     try:
         with server.client() as client:
             finals = [wait_for(client, job_id, timeout=120) for job_id in ids]

@@ -6,7 +6,8 @@
     keys.py        API keys, stored hashed
     forms.py       streaming form parsing: uploads go straight into the data folder
     validation.py  checking a job request; every refusal says what is allowed
-    runner.py      doing one job; workers.py runs jobs in threads
+    runner.py      doing one job (generate() with a world model); workers.py runs jobs in threads
+    models.py      the world model: chosen at start-up, loaded once per worker
     service.py     the data folder, its lock, start-up recovery
     events.py      progress as server-sent events
     app.py         the routes and the page; serve.py runs them under uvicorn

@@ -44,6 +44,8 @@ class Limits:
     max_input_seconds: float = 60.0
     max_queued_per_key: int = 100
     max_page: int = 100
+    max_steps: int = 100  # sampling steps a job may ask for (the pipeline's default is 25)
+    max_cfg: float = 20.0  # guidance scale; 1 is none, the pipeline's default 5
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class ServeConfig:
     workers: int = 1
     auth: bool = True
     limits: Limits = field(default_factory=Limits)
+    model: Path | None = None  # a world model folder; None: the shipped default, if one is installed
+    no_model: bool = False  # run no world model even if one is installed: text-to-video renders the world
 
     def check(self) -> ServeConfig:
         """Raise ValueError with what to do when the settings cannot be served safely."""
@@ -68,6 +72,8 @@ class ServeConfig:
             raise ValueError(f"--max-queued {self.limits.max_queued_per_key} must be at least 1")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"--port {self.port} is out of range: use 0 to 65535")
+        if self.model is not None and self.no_model:
+            raise ValueError(f"--model {self.model} and --no-model contradict each other: give one of them")
         return self
 
 

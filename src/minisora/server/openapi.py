@@ -7,7 +7,7 @@ from typing import Any
 
 from minisora.server.config import MODES, Limits
 from minisora.server.forms import UPLOAD_SLOTS
-from minisora.server.validation import DIRECTIONS
+from minisora.server.validation import DEFAULT_CFG, DEFAULT_STEPS, DEFAULT_STRENGTH, DIRECTIONS
 
 
 def job_fields_schema(limits: Limits) -> dict[str, Any]:
@@ -24,7 +24,15 @@ def job_fields_schema(limits: Limits) -> dict[str, Any]:
         "fps": {"type": "integer", "minimum": limits.min_fps, "maximum": limits.max_fps, "default": 16},
         "seed": {"type": "integer", "minimum": 0, "maximum": limits.max_seed,
                  "description": "random if left out; recorded with the job"},
+        "negative": {"type": "string", "maxLength": limits.max_prompt_chars, "default": "",
+                     "description": "what guidance steers away from (world model only)"},
+        "steps": {"type": "integer", "minimum": 1, "maximum": limits.max_steps, "default": DEFAULT_STEPS,
+                  "description": "sampling steps (world model only)"},
+        "cfg": {"type": "number", "minimum": 0, "maximum": limits.max_cfg, "default": DEFAULT_CFG,
+                "description": "guidance scale, 1 = none (world model only)"},
         "direction": {"type": "string", "enum": list(DIRECTIONS), "description": "extend only"},
+        "strength": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": DEFAULT_STRENGTH,
+                     "description": "edit only: 0 keeps the video, 1 ignores it"},
     }
 
 

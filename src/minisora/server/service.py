@@ -20,6 +20,7 @@ from minisora.server.config import ServeConfig
 from minisora.server.db import Database
 from minisora.server.jobs import JobStore
 from minisora.server.keys import DB_NAME
+from minisora.server.models import choose_model
 from minisora.server.workers import WorkerPool
 
 log = logging.getLogger("minisora.server")
@@ -38,11 +39,13 @@ class Service:
         self._lock_fd: int | None = None
         self.store: JobStore | None = None
         self.workers: WorkerPool | None = None
+        self.model: Path | None = None  # the world model folder the workers run; None: none
 
     def start(self) -> None:
-        """Lock the data folder, open the queue, recover from a crash, start the workers."""
+        """Check the model, lock the data folder, open the queue, recover from a crash, start the workers."""
         if self.store is not None:
             return
+        self.model = choose_model(self.config)  # a wrong --model stops the start here (GenerationError)
         for folder in (self.data, self.uploads, self.outputs):
             folder.mkdir(parents=True, exist_ok=True)
         self._lock()
@@ -51,7 +54,7 @@ class Service:
         if requeued:
             log.warning("queued again %d job(s) interrupted by a stop: %s", len(requeued), ", ".join(requeued))
         self._sweep()
-        self.workers = WorkerPool(self.store, self.outputs, self.config.workers)
+        self.workers = WorkerPool(self.store, self.outputs, self.config.workers, self.uploads, self.model)
         self.workers.start()
 
     def stop(self) -> None:

@@ -11,15 +11,18 @@ from typing import Any
 from minisora.server.config import MODE_INPUTS, MODES, PROMPT_OPTIONAL, Limits
 from minisora.server.forms import FormError
 
-FIELDS = ("mode", "prompt", "width", "height", "seconds", "fps", "seed", "direction")
+FIELDS = ("mode", "prompt", "negative", "width", "height", "seconds", "fps", "seed", "steps", "cfg",
+          "direction", "strength")
 DIRECTIONS = ("forward", "backward")
+# the pipeline's own defaults (GenerateConfig), so a job that leaves them out repeats what the CLI does
+DEFAULT_STEPS, DEFAULT_CFG, DEFAULT_STRENGTH = 25, 5.0, 0.6
 
 
 @dataclass(frozen=True)
 class JobRequest:
     mode: str
     prompt: str
-    params: dict[str, Any]  # width, height, seconds, fps, seed (+ direction for extend)
+    params: dict[str, Any]  # width, height, seconds, fps, seed, negative, steps, cfg (+ direction, strength)
     inputs: dict[str, Path]  # upload slot -> file in the job's upload folder
 
 
@@ -50,13 +53,38 @@ def check_job_request(fields: dict[str, Any], files: dict[str, Path], limits: Li
     _check_aspect(params["width"], params["height"])
     if params["seed"] is None:
         params["seed"] = secrets.randbelow(limits.max_seed + 1)  # recorded, so the job repeats
+    params.update(_sampling(fields, limits))
+    params.update(_mode_options(mode, fields))
+    return JobRequest(mode, prompt, params, dict(files))
+
+
+def _sampling(fields: dict[str, Any], limits: Limits) -> dict[str, Any]:
+    """What the world model's sampler is asked for (the world's renderer, without a model, ignores it)."""
+    negative = _text(fields, "negative", "").strip()
+    if len(negative) > limits.max_prompt_chars:
+        raise FormError(400, f"the negative prompt has {len(negative)} characters; at most "
+                             f"{limits.max_prompt_chars} are allowed")
+    return {"negative": negative, "steps": _integer(fields, "steps", DEFAULT_STEPS, 1, limits.max_steps),
+            "cfg": _number(fields, "cfg", DEFAULT_CFG, 0.0, limits.max_cfg)}
+
+
+def _mode_options(mode: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """extend's direction and edit's strength, refused for the modes they do not apply to."""
+    options: dict[str, Any] = {}
     if mode == "extend":
-        params["direction"] = _text(fields, "direction", "forward")
-        if params["direction"] not in DIRECTIONS:
-            raise FormError(400, f"direction {params['direction']!r} is unknown; choose {' or '.join(DIRECTIONS)}")
+        options["direction"] = _text(fields, "direction", "forward")
+        if options["direction"] not in DIRECTIONS:
+            raise FormError(400, f"direction {options['direction']!r} is unknown; choose {' or '.join(DIRECTIONS)}")
     elif "direction" in fields:
         raise FormError(400, "direction applies only to mode 'extend'; remove it")
-    return JobRequest(mode, prompt, params, dict(files))
+    if mode == "edit":
+        options["strength"] = _number(fields, "strength", DEFAULT_STRENGTH, 0.0, 1.0)
+        if options["strength"] == 0:
+            raise FormError(400, "strength 0 would keep the video as it is: use a value above 0 and at most 1 "
+                                 "(0.3 keeps much of the video, 0.9 little)")
+    elif "strength" in fields:
+        raise FormError(400, "strength applies only to mode 'edit'; remove it")
+    return options
 
 
 def _check_inputs(mode: str, files: dict[str, Path]) -> None:
