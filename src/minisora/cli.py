@@ -270,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--checkpoint-every", type=int, default=None)
     tr.add_argument("--log-every", type=int, default=None)
     tr.add_argument("--seed", type=int, default=None)
+    tr.add_argument("--init-from", type=Path, default=None,
+                    help="exported weights a new run starts from (e.g. the shipped model, to continue it)")
     tr.add_argument("--bf16", action="store_true", help="bf16 autocast")
     tr.add_argument("--fsdp", action="store_true", help="FSDP2 instead of DDP (large presets)")
     tr.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")

@@ -107,6 +107,19 @@ def test_checkpoint_folder_is_complete_and_loads_strictly(tiny_latents, tmp_path
         torch.testing.assert_close(v, ema[k].to(torch.bfloat16).float())
 
 
+def test_a_new_run_continues_from_exported_weights(tiny_latents, tmp_path):
+    first = Trainer(tiny_config(tiny_latents, tmp_path / "a", steps=3))
+    first.run()
+    shipped = export_weights(list_checkpoints(tmp_path / "a")[-1], tmp_path / "shipped")
+    second = Trainer(tiny_config(tiny_latents, tmp_path / "b", init_from=str(shipped)))
+    assert second.step == 0
+    for k, v in load_dit(shipped).state_dict().items():
+        assert torch.equal(second.model.state_dict()[k], v) and torch.equal(second.ema.state_dict()[k], v)
+    other = tiny_config(tiny_latents, tmp_path / "c", init_from=str(shipped), preset="world-s")
+    with pytest.raises(ValueError, match="different model"):
+        Trainer(other)
+
+
 def test_loss_falls_on_a_tiny_set(tmp_path, latents_factory):
     latents = latents_factory(tmp_path / "flat", flat=True)
     records = Trainer(tiny_config(latents, tmp_path / "run", steps=30, checkpoint_every=1000, lr=3e-3,

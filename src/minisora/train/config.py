@@ -35,6 +35,8 @@ class TrainConfig:
     fsdp: bool = False  # FSDP2 instead of DDP when distributed (large presets)
     threads: int = 0  # torch CPU threads; 0 = torch's default (all cores)
     seed: int = 0
+    init_from: str = ""  # exported weights (config.json + model.safetensors) a new run starts from:
+    #                      the shipped model is continued this way, its EMA as model and EMA
     checkpoint_every: int = 250
     keep_checkpoints: int = 2
     log_every: int = 10
@@ -74,7 +76,7 @@ def train_config_from_args(args: dict[str, Any]) -> TrainConfig:
     """A TrainConfig from the CLI's arguments: options left unset keep the dataclass defaults."""
     names = {f.name for f in fields(TrainConfig)}
     values = {k: v for k, v in args.items() if k in names and v is not None}
-    values = {k: (str(v) if k in ("latents", "out") else v) for k, v in values.items()}
+    values = {k: (str(v) if k in ("latents", "out", "init_from") else v) for k, v in values.items()}
     values["bf16"], values["fsdp"] = bool(args.get("bf16")), bool(args.get("fsdp"))
     values["progress"] = not args.get("no_progress", False)
     return TrainConfig(**values)

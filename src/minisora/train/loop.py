@@ -82,6 +82,8 @@ class Trainer:
         self._optimizer_state = None
         checkpoints = list_checkpoints(self.config.out)
         if not checkpoints:
+            if self.config.init_from:
+                self._start_from(Path(self.config.init_from))
             return 0
         ckpt = load_checkpoint(checkpoints[-1])
         if ckpt["config"] != self.model_config:
@@ -91,6 +93,18 @@ class Trainer:
         self.ema.load_state_dict(ckpt["ema"])
         self._optimizer_state = ckpt["optimizer"]
         return int(ckpt["state"]["step"])
+
+    def _start_from(self, folder: Path) -> None:
+        """A new run from exported weights: the weights become the model and its EMA; AdamW
+        starts afresh (exported weights carry no optimizer state), after the usual warm-up."""
+        from minisora.train.checkpoint import load_dit
+
+        start = load_dit(folder)
+        if start.config != self.model_config:
+            raise ValueError(f"--init-from {folder} holds a different model ({start.config}) than the preset "
+                             f"and latents make ({self.model_config})")
+        self.model.load_state_dict(start.state_dict(), strict=True)
+        self.ema.load_state_dict(self.model.state_dict())
 
     def save(self) -> Path | None:
         """Every rank takes part (sharded states are gathered); rank 0 writes."""
