@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import torch
 
 from minisora.autoencoder.checkpoint import save_weights
@@ -28,6 +30,20 @@ def test_world_clips_encode_once_and_train(tmp_path):
     assert len(clips[0].captions) > 1  # the detailed caption and the short prompts
     # a second call finds the finished folder and encodes nothing
     assert ensure_latents(tmp_path / "latents", world, vae, progress=False) == latents
+    # killed after its last shards but before the text cache was saved: the resume fills it in
+    import json
+
+    from minisora.train.shards import MANIFEST, TEXT_CACHE, EmbeddingCache, read_shard
+
+    shutil.copytree(latents, tmp_path / "killed")
+    manifest_path = tmp_path / "killed" / MANIFEST
+    manifest_path.write_text(json.dumps({**json.loads(manifest_path.read_text()), "complete": False}))
+    (tmp_path / "killed" / TEXT_CACHE).unlink()
+    (tmp_path / "killed" / "shard_00000.safetensors").unlink()
+    ensure_latents(tmp_path / "killed", world, vae, progress=False)
+    cache = EmbeddingCache.load(tmp_path / "killed" / TEXT_CACHE)
+    shards = sorted((tmp_path / "killed").glob("shard_*"))
+    assert len(shards) == 1 and all(c in cache for s in shards for clip in read_shard(s) for c in clip.captions)
 
     cfg = TrainConfig(latents=str(latents), out=str(tmp_path / "run"), preset="tiny", steps=2,
                       video_frames=(3,), tokens_per_batch=64, checkpoint_every=2, progress=False)

@@ -29,6 +29,7 @@ from minisora.text.encoder import NULL_CAPTION
 
 MANIFEST = "manifest.json"
 TEXT_CACHE = "text.safetensors"
+TEXT_SAVE_EVERY = 16  # shards between saves of the text cache while encoding
 
 
 @dataclass
@@ -45,6 +46,12 @@ def write_shard(folder: Path, index: int, clips: list[LatentClip]) -> Path:
     save_file(tensors, str(tmp), metadata={"captions": json.dumps([c.captions for c in clips])})
     os.replace(tmp, final)
     return final
+
+
+def _shard_captions(path: Path) -> list[str]:
+    """Every caption of a shard, from its metadata (no tensors read)."""
+    with safe_open(str(path), framework="pt") as f:
+        return [c for caps in json.loads(f.metadata()["captions"]) for c in caps]
 
 
 def read_shard(path: Path) -> list[LatentClip]:
@@ -94,11 +101,13 @@ def encode_world(world_dir: str | Path, out: str | Path, vae: torch.nn.Module, t
         items = range(shard * shard_size, min(len(data), (shard + 1) * shard_size))
         clips = list(_encode_items(vae, (data[i] for i in items), batch_size))
         text.add([c for clip in clips for c in clip.captions])
-        text.save(out / TEXT_CACHE)  # before the shard, so a finished shard always has its text
         write_shard(out, shard, clips)
-    text.add([NULL_CAPTION])
-    text.save(out / TEXT_CACHE)
+        if shard % TEXT_SAVE_EVERY == TEXT_SAVE_EVERY - 1:  # the cache grows to GBs: not every shard
+            text.save(out / TEXT_CACHE)
     shards = sorted(p.name for p in out.glob("shard_*.safetensors"))
+    # a run resumed after a kill may lack the text of shards finished after the last save
+    text.add([c for name in shards for c in _shard_captions(out / name)] + [NULL_CAPTION])
+    text.save(out / TEXT_CACHE)
     _write_manifest(out, {**info, "shards": shards, "complete": len(shards) == num_shards})
     return out
 
