@@ -11,14 +11,14 @@ from minisora.autoencoder.losses import psnr_per_clip
 
 def test_default_weights_load_and_reconstruct() -> None:
     model = load_vae()
-    assert (DEFAULT_WEIGHTS / "model.safetensors").stat().st_size < 10 * 2**20  # one lean bf16 copy
+    assert (DEFAULT_WEIGHTS / "model.safetensors").stat().st_size < 16 * 2**20  # one lean bf16 copy
     cfg = model.config
     assert len(cfg.latent_scale) == len(cfg.latent_shift) == cfg.latent_channels
     video = render_pixels(clip_spec(0, "heldout", (64, 64)))[:, :9].unsqueeze(0)  # (1, 3, 9, 64, 64)
     z = model.encode(video)
     assert z.shape == (1, cfg.latent_channels, 3, 64 // cfg.spatial_factor, 64 // cfg.spatial_factor)
     assert 0.2 < z.std().item() < 5  # normalised latents are near unit scale
-    # a regression guard, far below the goals: the shipped weights reach ~22 dB on full clips
-    assert psnr_per_clip(model.decode(z), video).item() > 18.0
+    # a regression guard below the goals: the shipped weights reach ~30 dB on full held-out clips
+    assert psnr_per_clip(model.decode(z), video).item() > 26.0
     bf16 = load_vae(dtype=torch.bfloat16)
     assert bf16.decode(bf16.encode(video)).dtype == torch.float32
