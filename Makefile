@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: setup
-	$(VENV)/bin/minisora render "$(PROMPT)" --out clip.mp4
+	$(VENV)/bin/minisora generate "$(PROMPT)" --out clip.mp4
 
 # pytest exits 5 when a marker deselects everything: that is not a failure.
 test: setup

@@ -100,6 +100,8 @@ def test_checkpoint_folder_is_complete_and_loads_strictly(tiny_latents, tmp_path
     assert state["step"] == 3 and state["train"]["preset"] == "tiny"
     assert (tmp_path / "run" / "loss.svg").read_text().startswith("<svg")
     shipped = export_weights(ckpt, tmp_path / "shipped")
+    kept = json.loads((shipped / "state.json").read_text())  # what loading checks and names it by
+    assert kept["train"]["preset"] == "tiny" and kept["vae_config"] == state["vae_config"]
     model = load_dit(shipped)
     assert all(p.dtype == torch.float32 for p in model.parameters())
     ema = trainer.ema.state_dict()

@@ -75,6 +75,13 @@ def export_weights(checkpoint: str | Path, folder: str | Path, dtype: torch.dtyp
         save_file(_contiguous(load_file(str(checkpoint / "ema.safetensors")), dtype), str(tmp / "model.safetensors"))
         state = json.loads((checkpoint / "state.json").read_text())
         (tmp / "text_encoder.json").write_text(json.dumps(state.get("text_encoder", {}), indent=1) + "\n")
+        # what loading needs besides the weights: the preset (the model's name), the timestep
+        # shift's reference, and the autoencoder whose latents it learned (checked on load)
+        train = state.get("train", {})
+        kept = {"step": state.get("step"), "vae_config": state.get("vae_config"),
+                "text_encoder": state.get("text_encoder", {}),
+                "train": {k: train[k] for k in ("preset", "n_ref_tokens", "steps", "lr") if k in train}}
+        (tmp / "state.json").write_text(json.dumps(kept, indent=1) + "\n")
     return folder
 
 
