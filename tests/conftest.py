@@ -16,6 +16,18 @@ os.environ["MINISORA_HOME"] = tempfile.mkdtemp(prefix="minisora-test-home-")
 atexit.register(shutil.rmtree, os.environ["MINISORA_HOME"], True)
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models on a shared 2-core machine: one thread avoids ~20 ms of thread wake-up per op.
+    The folders of tiny-model tests use it for every module (their conftest asks for it)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def busy_spec():
     from minisora.world import ObjectSpec, Occluder, Rule, SceneSpec

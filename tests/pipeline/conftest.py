@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 from pipeline_helpers import make_model_folder, moving_square
 
 
@@ -31,9 +30,5 @@ def clip_file(tmp_path):
 
 
 @pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models on a shared 2-core machine: one thread avoids ~20 ms of thread wake-up per op."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _single_thread(one_thread):
+    """Every module here runs on one thread (tests/conftest.py)."""

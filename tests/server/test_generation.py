@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from live_server import running_server, submit, wait_for
 from pipeline_helpers import moving_square, write_image
 
@@ -27,16 +26,9 @@ from minisora.server.validation import check_job_request
 from minisora.server.workers import WorkerPool
 
 PROMPT = "a red ball bounces to the right"
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 TINY = {"width": 32, "height": 32, "seconds": 1, "fps": 16, "seed": 0, "steps": 2, "cfg": 2.0}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models on a shared 2-core machine: one thread avoids ~20 ms of thread wake-up per op."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
