@@ -169,13 +169,15 @@ def table(rows, info, cost) -> str:
 
 
 def main() -> None:
+    from minisora.sound.synthesis import SoundSettings
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=None, help="sound model folder (default: the shipped one)")
     parser.add_argument("--clips", type=int, default=40)
     parser.add_argument("--silent", type=int, default=15, help="extra clips where nothing touches")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--steps", type=int, default=12)
-    parser.add_argument("--cfg", type=float, default=2.0)
+    parser.add_argument("--cfg", type=float, default=SoundSettings.cfg)
     parser.add_argument("--classifier-clips", type=int, default=600)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--no-overhead", action="store_true")

@@ -28,8 +28,16 @@ def inputs(model: SoundDiT, frames: int = 5, mel_frames: int = 40, seed: int = 1
     return x, latents, text, mask
 
 
-def run(model, x, latents, text, mask, fps=16.0, offset=0.0, shift=0.0, keep=(True, True)):
-    video = model.encode_video(latents, fps).shifted(shift)
+def grids_for(latents: torch.Tensor, seed: int = 2) -> torch.Tensor:
+    """Random luma grids for the video frames a latent clip holds (4 (T' - 1) + 1)."""
+    b, _, t = latents.shape[:3]
+    g = SOUND_PRESETS["tiny"].frame_grid
+    return torch.rand(b, 4 * (t - 1) + 1, g, g, generator=torch.Generator().manual_seed(seed))
+
+
+def run(model, x, latents, text, mask, fps=16.0, offset=0.0, shift=0.0, keep=(True, True), grids=None):
+    grids = grids_for(latents) if grids is None else grids
+    video = model.encode_video(latents, fps, frames=grids).shifted(shift)
     return model(x, torch.tensor([0.3, 0.8]), video, torch.tensor(keep), text, mask, audio_offset=offset)
 
 
@@ -77,7 +85,7 @@ def test_dropped_video_and_text_are_the_unconditional_model():
     x, latents, text, mask = inputs(model)
     dropped = run(model, x, latents, text, torch.zeros_like(mask), keep=(False, False))
     other = run(model, x, torch.randn_like(latents), torch.randn_like(text), torch.zeros_like(mask),
-                keep=(False, False))
+                keep=(False, False), grids=grids_for(latents, seed=5))
     assert torch.allclose(dropped, other, atol=1e-5)  # nothing of the video or text gets through
     assert (dropped - run(model, x, latents, text, mask)).abs().max() > 1e-2
 
@@ -95,7 +103,9 @@ def test_bad_shapes_say_what_is_expected():
     with pytest.raises(ValueError, match="multiple of"):
         run(model, x[..., :-1], latents, text, mask)
     with pytest.raises(ValueError, match="expected"):
-        model.encode_video(latents[:, :3], 16.0)
+        model.encode_video(latents[:, :3], 16.0, frames=grids_for(latents))
+    with pytest.raises(ValueError, match="frame_grid"):
+        model.encode_video(latents, 16.0, frames=torch.rand(2, 17, 5, 5))
 
 
 def test_config_round_trip(tmp_path):
@@ -115,9 +125,29 @@ def test_each_audio_token_hears_the_latent_frame_of_its_moment():
     model = tiny()
     latents = torch.randn(1, 16, 6, 4, 4)
     times = torch.tensor([0.02, 0.2, 1.3])  # latent frames 0, 1 and 5 (frames 17-20 span 1.0625-1.3125 s)
-    base = model.aligned_video(model.encode_video(latents, 16.0), times)
+    grids = grids_for(latents)
+    base = model.aligned_video(model.encode_video(latents, 16.0, frames=grids), times)
     changed = latents.clone()
     changed[:, :, 5] += 1.0
-    after = model.aligned_video(model.encode_video(changed, 16.0), times)
+    after = model.aligned_video(model.encode_video(changed, 16.0, frames=grids), times)
     assert torch.allclose(base[:, :2], after[:, :2], atol=1e-6)  # frame 5 is not near tau = 0.02, 0.2
     assert (base[:, 2] - after[:, 2]).abs().max() > 1e-3
+
+
+def test_each_audio_token_sees_the_video_frames_around_its_moment():
+    """The frame-rate path: a token at tau hears frames f-1 .. f+2 (f = floor(tau * fps)); a
+    change to a frame further away leaves it unchanged, a change to one of those changes it."""
+    model = tiny()
+    latents = torch.randn(1, 16, 3, 4, 4)
+    grids = grids_for(latents)  # 9 frames at 16 fps
+    times = torch.tensor([0.03, 0.33])  # frames 0 (-1 .. 2) and 5 (4 .. 7)
+    base = model.aligned_frames(model.encode_video(latents, 16.0, frames=grids), times)
+    far = grids.clone()
+    far[:, 8] += 0.5  # frame 8: near neither
+    same = model.aligned_frames(model.encode_video(latents, 16.0, frames=far), times)
+    assert torch.allclose(base, same, atol=1e-6)
+    near = grids.clone()
+    near[:, 7] += 0.5  # frame 7: f + 2 for the token at 0.33 s
+    moved = model.aligned_frames(model.encode_video(latents, 16.0, frames=near), times)
+    assert torch.allclose(base[:, 0], moved[:, 0], atol=1e-6)
+    assert (base[:, 1] - moved[:, 1]).abs().max() > 1e-3

@@ -21,7 +21,8 @@ def cache(tmp_path_factory):
     from minisora.sound.config import SOUND_PRESETS
 
     root = tmp_path_factory.mktemp("cache")
-    build_cache(root, 3, seed=0, mel=SOUND_PRESETS["tiny"].mel, log=lambda m: None)
+    tiny = SOUND_PRESETS["tiny"]
+    build_cache(root, 3, seed=0, mel=tiny.mel, log=lambda m: None, grid=tiny.frame_grid)
     return root
 
 

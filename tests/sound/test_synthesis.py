@@ -66,7 +66,7 @@ def test_windows_cover_long_videos_with_a_second_of_overlap():
 def test_a_window_continues_the_known_mel_exactly(tiny_sound):
     """The overlap with the previous window is given: it comes back unchanged (no seam)."""
     model = tiny_sound.model
-    video = model.encode_video(torch.randn(1, 16, 3, 4, 4), 16.0)
+    video = model.encode_video(torch.randn(1, 16, 3, 4, 4), 16.0, frames=torch.rand(1, 9, 4, 4))
     noise = torch.randn(1, model.config.mel.n_mels, 24, generator=torch.Generator().manual_seed(0))
     known = torch.rand(1, model.config.mel.n_mels, 10)
     text, mask = torch.zeros(1, 1, 384), torch.zeros(1, 1, dtype=torch.bool)

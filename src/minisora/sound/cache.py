@@ -3,10 +3,11 @@ video latents.
 
     cache/clips_0000.pt ...            mel (n_mels, F) fp16, caption tokens (L, 384) fp16, caption
     cache/latents-<vae sha[:12]>/      latents (C, T', H', W') fp16 of the same clips, per autoencoder
+    cache/frames-g<G>/                 each frame's luma grid (T, G, G) fp16 (model.frame_grid)
 
 Rendering and text encoding do not depend on the autoencoder; latents do, so they live in a
 folder named by the autoencoder's fingerprint: when the VAE is retrained only the latents are
-made again. Each shard is written atomically, so an interrupted build resumes where it stopped.
+made again. The frame grids depend on the grid size alone. Each shard is written atomically, so an interrupted build resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -70,9 +71,22 @@ def build_latent_shard(seed: int, start: int, count: int, vae) -> list[torch.Ten
     return out
 
 
+def build_frame_shard(seed: int, start: int, count: int, grid: int) -> list[torch.Tensor]:
+    """The same clips' luma grids (T, G, G), re-rendered without sound."""
+    from minisora.sound.model import frame_grid
+    from minisora.world.clip import render_clip
+    from minisora.world.dataset import DatasetConfig, sample_clip_spec
+
+    dataset = DatasetConfig(n=start + count, seed=seed)
+    return [frame_grid(video_tensor(render_clip(sample_clip_spec(dataset, i), with_audio=False).frames), grid)[0].half()
+            for i in range(start, start + count)]
+
+
 def build_cache(root: str | Path, n: int, seed: int = 0, vae_folder: str | Path | None = None,
-                mel: MelConfig | None = None, log: Callable[[str], None] = print) -> Path:
-    """Make (or complete) the cache of n clips for the autoencoder in vae_folder; returns its latents folder."""
+                mel: MelConfig | None = None, log: Callable[[str], None] = print,
+                grid: int = 16) -> tuple[Path, Path]:
+    """Make (or complete) the cache of n clips for the autoencoder in vae_folder and frame grids
+    of `grid` cells a side; returns its latents folder and its frames folder."""
     import json
 
     from minisora.autoencoder.checkpoint import load_vae
@@ -87,6 +101,8 @@ def build_cache(root: str | Path, n: int, seed: int = 0, vae_folder: str | Path 
     (root / "cache.json").write_text(json.dumps(recorded, indent=1) + "\n")
     latents_dir = root / f"latents-{vae_fingerprint(vae_folder)[:12]}"
     latents_dir.mkdir(exist_ok=True)
+    frames_dir = root / f"frames-g{grid}"
+    frames_dir.mkdir(exist_ok=True)
     text, vae = None, None
     for shard, start in enumerate(range(0, n, SHARD)):
         count = min(SHARD, n - start)
@@ -99,18 +115,23 @@ def build_cache(root: str | Path, n: int, seed: int = 0, vae_folder: str | Path 
             vae = vae or load_vae(vae_folder)
             with atomic_path(latent_path) as tmp:
                 torch.save(build_latent_shard(seed, start, count, vae), tmp)
+        frames_path = frames_dir / f"frames_{shard:04d}.pt"
+        if not frames_path.exists():
+            with atomic_path(frames_path) as tmp:
+                torch.save(build_frame_shard(seed, start, count, grid), tmp)
         log(f"cache: {start + count}/{n} clips")
-    return latents_dir
+    return latents_dir, frames_dir
 
 
-def load_cache(root: str | Path, latents_dir: str | Path, n: int) -> list[dict[str, Any]]:
-    """Clips as dicts {mel, text, latents, fps}, the first n of the cache."""
-    root, latents_dir = Path(root), Path(latents_dir)
+def load_cache(root: str | Path, latents_dir: str | Path, frames_dir: str | Path, n: int) -> list[dict[str, Any]]:
+    """Clips as dicts {mel, text, latents, frames, fps}, the first n of the cache."""
+    root, latents_dir, frames_dir = Path(root), Path(latents_dir), Path(frames_dir)
     items: list[dict[str, Any]] = []
     for shard in range((n + SHARD - 1) // SHARD):
         clips = torch.load(root / f"clips_{shard:04d}.pt")
         latents = torch.load(latents_dir / f"latents_{shard:04d}.pt")
+        frames = torch.load(frames_dir / f"frames_{shard:04d}.pt")
         for k in range(len(latents)):
             items.append({"mel": clips["mel"][k], "text": clips["text"][k], "latents": latents[k],
-                          "fps": clips["fps"][k]})
+                          "frames": frames[k], "fps": clips["fps"][k]})
     return items[:n]

@@ -3,6 +3,8 @@
     mel (B, n_mels, F) --patch (mel_patch frames)--> audio tokens (B, N, D), token i at time tau_i
     video latent (B, C, T', H', W') --2x2 patches + temporal conv--> video tokens, each at its
                                                                       latent frame's time
+    video frames (B, 3, T, H, W) --luma on a G x G grid--> frame-rate features, added to each
+                                                         audio token from the frames around it
     [adaLN-Zero self-attn (1D RoPE) -> cross-attn to video (RoPE) -> cross-attn to text -> MLP] x depth
 
 Audio and video rotary positions are counted in the same seconds (Ovi, JavisDiT; MMAudio's
@@ -68,13 +70,26 @@ class VideoCondition(NamedTuple):
     pooled: torch.Tensor  # (B, T', D) one vector per latent frame
     starts: torch.Tensor  # (T',) seconds: when each latent frame's video frames begin
     ends: torch.Tensor  # (T',) and end
+    frames: torch.Tensor  # (B, T, G * G) every video frame's luma grid (frame_grid)
+    fps: float  # video frames per second
+    frames_start: float = 0.0  # seconds: when video frame 0 is shown
 
     def shifted(self, seconds: float) -> VideoCondition:
-        return self._replace(times=self.times + seconds, starts=self.starts + seconds, ends=self.ends + seconds)
+        return self._replace(times=self.times + seconds, starts=self.starts + seconds, ends=self.ends + seconds,
+                             frames_start=self.frames_start + seconds)
 
     def doubled(self) -> VideoCondition:
         """The batch twice over (guidance's conditional and unconditional halves)."""
-        return self._replace(tokens=torch.cat([self.tokens] * 2), pooled=torch.cat([self.pooled] * 2))
+        return self._replace(tokens=torch.cat([self.tokens] * 2), pooled=torch.cat([self.pooled] * 2),
+                             frames=torch.cat([self.frames] * 2))
+
+
+def frame_grid(video: torch.Tensor, grid: int) -> torch.Tensor:
+    """(B, 3, T, H, W) video in [-1, 1] -> (B, T, grid, grid): each frame's luma in [0, 1]
+    averaged over grid x grid cells (any size and aspect ratio). An object's position within a
+    cell still moves the cell's mean, so sub-cell motion survives."""
+    luma = 0.299 * video[:, 0] + 0.587 * video[:, 1] + 0.114 * video[:, 2]  # (B, T, H, W)
+    return F.adaptive_avg_pool2d((luma.float() + 1.0) / 2.0, grid)
 
 
 def latent_frame_spans(frames: int, fps: float, config: SoundConfig) -> tuple[torch.Tensor, torch.Tensor]:
@@ -152,6 +167,10 @@ class SoundDiT(nn.Module):
         self.video_time = nn.Conv1d(width, width, kernel_size=3, padding=1)
         self.video_pool = nn.Linear(2 * width, width)  # mean and max over a latent frame's patches
         self.video_align = nn.Linear(3 * width + 8, width)  # frames before, at, after + place in frame
+        # the frame-rate path: frames f-1 .. f+2 around a token's moment (their luma and its
+        # changes) and where between frames f and f+1 the token falls
+        grid2 = config.frame_grid**2
+        self.frame_mlp = nn.Sequential(nn.Linear(4 * grid2 + 8, 2 * width), nn.GELU(), nn.Linear(2 * width, width))
         self.video_null = nn.Parameter(torch.zeros(width))  # the "no video" flag for guidance
         self.text_in = nn.Linear(config.text_dim, width)
         self.text_null = nn.Parameter(torch.zeros(1, 1, width))  # always-present key: text may be empty
@@ -176,26 +195,53 @@ class SoundDiT(nn.Module):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
 
-    def encode_video(self, latents: torch.Tensor, fps: float, first_latent: int = 0) -> VideoCondition:
-        """(B, C, T', H', W') normalised latents -> video tokens, their times and the latent frames'
-        spans. first_latent: the clip's latent frame that latents[:, :, 0] is (a window of a clip)."""
-        cfg, p = self.config, self.config.latent_patch
-        b, c, frames, height, width = latents.shape
+    def encode_video(self, latents: torch.Tensor, fps: float, first_latent: int = 0, *,
+                     frames: torch.Tensor) -> VideoCondition:
+        """(B, C, T', H', W') normalised latents and the clip's luma grids (B, T, G, G) from
+        frame_grid -> video tokens, their times, the latent frames' spans and the frame-rate
+        features. first_latent: the clip's latent frame that latents[:, :, 0] is (a window of a
+        clip); `frames` are always the whole clip's, frame 0 at 0 s."""
+        cfg, p, g = self.config, self.config.latent_patch, self.config.frame_grid
+        b, c, n_latent, height, width = latents.shape
         if c != cfg.latent_channels or height % p or width % p:
             raise ValueError(f"video latent {tuple(latents.shape)}: expected (B, {cfg.latent_channels}, T', H', W') "
                              f"with H', W' multiples of {p}")
+        if frames.ndim != 4 or frames.shape[0] != b or tuple(frames.shape[2:]) != (g, g):
+            raise ValueError(f"frame grids {tuple(frames.shape)}: expected ({b}, T, {g}, {g}) from frame_grid()")
+        grids = frames.reshape(b, frames.shape[1], g * g).to(latents.dtype)
         h, w = height // p, width // p
-        x = latents.reshape(b, c, frames, h, p, w, p).permute(0, 3, 5, 2, 1, 4, 6)  # (B, h, w, T', C, p, p)
-        x = self.video_in(x.reshape(b, h * w, frames, c * p * p))  # (B, hw, T', D)
+        x = latents.reshape(b, c, n_latent, h, p, w, p).permute(0, 3, 5, 2, 1, 4, 6)  # (B, h, w, T', C, p, p)
+        x = self.video_in(x.reshape(b, h * w, n_latent, c * p * p))  # (B, hw, T', D)
         x = x + spatial_embedding(h, w, cfg.width).to(x)[None, :, None]
-        mixed = self.video_time(x.reshape(b * h * w, frames, -1).transpose(1, 2)).transpose(1, 2)
-        x = x + F.gelu(mixed.reshape(b, h * w, frames, -1))
-        tokens = x.transpose(1, 2).reshape(b, frames * h * w, -1)  # (B, T'*h*w, D) in (t, h, w) order
+        mixed = self.video_time(x.reshape(b * h * w, n_latent, -1).transpose(1, 2)).transpose(1, 2)
+        x = x + F.gelu(mixed.reshape(b, h * w, n_latent, -1))
+        tokens = x.transpose(1, 2).reshape(b, n_latent * h * w, -1)  # (B, T'*h*w, D) in (t, h, w) order
         pooled = self.video_pool(torch.cat([x.mean(1), x.amax(1)], dim=-1))  # (B, T', D)
-        times = latent_frame_times(first_latent + frames, fps, cfg)[first_latent:]
-        starts, ends = latent_frame_spans(first_latent + frames, fps, cfg)
+        times = latent_frame_times(first_latent + n_latent, fps, cfg)[first_latent:]
+        starts, ends = latent_frame_spans(first_latent + n_latent, fps, cfg)
         return VideoCondition(tokens, times.repeat_interleave(h * w), pooled, starts[first_latent:],
-                              ends[first_latent:])
+                              ends[first_latent:], grids, float(fps))
+
+    def aligned_frames(self, video: VideoCondition, times: torch.Tensor) -> torch.Tensor:
+        """(B, N, D): for audio tokens at `times` (N,), the luma grids of video frames f-1 .. f+2
+        where frame f is the last shown at or before the token's moment, as frame f and the three
+        changes between them, with the token's place between frames f and f+1. Beyond the clip the
+        edge frame repeats (no change: still video makes no sound). A contact falls between two
+        frames: the change of velocity across f-1 .. f+2 and the place between them time it
+        finer than one frame (16 fps frames are 62.5 ms apart, the sync window is +-40 ms)."""
+        feats = video.frames  # (B, T, G*G)
+        count = feats.shape[1]
+        position = (times.double() - video.frames_start) * video.fps  # (N,) in frames
+        f = torch.floor(position)
+        where = (position - f).clamp(0, 1).float()
+        index = [(f.long() + k).clamp(0, count - 1) for k in (-1, 0, 1, 2)]
+        g = [feats[:, i] for i in index]  # 4 x (B, N, G*G)
+        change = [4.0 * (g[k + 1] - g[k]) for k in range(3)]  # luma changes are small: scaled up
+        phase = torch.cat([torch.sin(torch.pi * k * where[:, None]) for k in (1, 2, 3, 4)]
+                          + [torch.cos(torch.pi * k * where[:, None]) for k in (1, 2, 3, 4)], dim=1)
+        b = feats.shape[0]
+        x = torch.cat([g[1], *change, phase.to(feats).expand(b, -1, -1)], dim=-1)
+        return self.frame_mlp(x)
 
     def aligned_video(self, video: VideoCondition, times: torch.Tensor) -> torch.Tensor:
         """(B, N, D): for audio tokens at `times` (N,), the pooled features of the latent frame
@@ -227,7 +273,7 @@ class SoundDiT(nn.Module):
         times = audio_token_times(n, cfg).to(x.device) + audio_offset
         keep = video_keep.to(x.dtype)[:, None, None]
         tokens = self.audio_in(x.reshape(b, mels, n, cfg.mel_patch).permute(0, 2, 1, 3).reshape(b, n, -1))
-        tokens = tokens + keep * self.aligned_video(video, times)
+        tokens = tokens + keep * (self.aligned_video(video, times) + self.aligned_frames(video, times))
         head_dim = cfg.width // cfg.heads
         rope_a = rope_for_times(times, head_dim, cfg)
         rope_v = rope_for_times(video.times.to(x.device), head_dim, cfg)

@@ -25,13 +25,13 @@ from minisora.pipeline.sound import Soundtrack, VideoForSound
 from minisora.sound.cache import video_tensor
 from minisora.sound.griffinlim import griffin_lim
 from minisora.sound.mel import silence_level
-from minisora.sound.model import SoundDiT, VideoCondition
+from minisora.sound.model import SoundDiT, VideoCondition, frame_grid
 
 
 @dataclass(frozen=True)
 class SoundSettings:
     steps: int = 12
-    cfg: float = 2.0  # guidance over (video, text) against neither
+    cfg: float = 4.0  # guidance over (video, text) against neither (20 held-out clips: onset F1 0.451 at 2, 0.475 at 4)
     model_fps: int = 16
     window_frames: int = 65  # 4k + 1 video frames per window (about 4 s)
     stride_frames: int = 48  # 3 s: windows overlap by a second
@@ -83,8 +83,9 @@ class WorldSound:
                    seed: int, index: int) -> torch.Tensor:
         """(1, n_mels, F) mel for one window of frames (4k + 1), its first known.shape[-1] frames given."""
         cfg, s = self.model.config, self.settings
-        latents = self.vae.encode(video_tensor(frames))  # (1, C, T', H', W')
-        video = self.model.encode_video(latents, s.model_fps)
+        pixels = video_tensor(frames)
+        latents = self.vae.encode(pixels)  # (1, C, T', H', W')
+        video = self.model.encode_video(latents, s.model_fps, frames=frame_grid(pixels, cfg.frame_grid))
         seconds = frames.shape[0] / s.model_fps
         length = math.ceil(seconds / cfg.mel.seconds_per_frame() / cfg.mel_patch) * cfg.mel_patch
         seed_k = int(np.random.SeedSequence([int(seed), index]).generate_state(1)[0])
@@ -113,7 +114,7 @@ def sample_mel(model: SoundDiT, noise: torch.Tensor, video: VideoCondition, text
     both = torch.tensor([True, False])
     texts, masks = torch.cat([text, text]), torch.cat([mask, torch.zeros_like(mask)])
     videos = video.doubled()
-    times = sampling_times(steps)
+    times = sampling_times(steps, model.config.time_shift)
     x = noise.clone()
     for i in range(steps):
         t = float(times[i])

@@ -101,6 +101,7 @@ def collate(items: list[dict[str, Any]], cfg: SoundConfig, crop: int = 0,
 
     mel = torch.stack([pad_frames(it["mel"].float(), cfg.mel_patch, silence_level(cfg.mel)) for it in items])
     latents = torch.stack([it["latents"].float() for it in items])
+    grids = torch.stack([it["frames"].float() for it in items])  # the whole clips' (a crop's times are absolute)
     fps, offset, first = float(items[0]["fps"]), 0.0, 0
     if 0 < crop < latents.shape[2]:
         first = int(torch.randint(latents.shape[2] - crop + 1, (1,), generator=generator))
@@ -108,7 +109,7 @@ def collate(items: list[dict[str, Any]], cfg: SoundConfig, crop: int = 0,
         latents, mel = latents[:, :, first: first + crop], mel[..., start: start + frames]
         offset = start * cfg.mel.seconds_per_frame()
     text, mask = pad_tokens([it["text"].float() for it in items])
-    return {"mel": mel, "latents": latents, "text": text, "mask": mask, "fps": fps,
+    return {"mel": mel, "latents": latents, "frames": grids, "text": text, "mask": mask, "fps": fps,
             "audio_offset": offset, "first_latent": first}
 
 
@@ -123,14 +124,14 @@ def training_loss(model: SoundDiT, batch: dict[str, torch.Tensor], config: Sound
                   generator: torch.Generator) -> torch.Tensor:
     """Rectified-flow loss on the mel (viewed as a one-frame latent, flow/'s convention)."""
     b = batch["mel"].shape[0]
-    video = model.encode_video(batch["latents"], batch["fps"], batch["first_latent"])
+    video = model.encode_video(batch["latents"], batch["fps"], batch["first_latent"], frames=batch["frames"])
     roll = torch.rand(b, generator=generator)
     keep_video = roll >= config.drop_all
     keep_text = roll >= config.drop_all + config.drop_text
     text_mask = batch["mask"] & keep_text[:, None]
     x0 = batch["mel"][:, :, None, None, :]  # (B, n_mels, 1, 1, F)
     noise = torch.randn(x0.shape, generator=generator)
-    t = sample_timesteps(b, 1, generator=generator)  # (B, 1)
+    t = sample_timesteps(b, 1, shift=model.config.time_shift, generator=generator)  # (B, 1)
 
     def denoiser(x: torch.Tensor, tt: torch.Tensor) -> torch.Tensor:
         v = model(x[:, :, 0, 0], tt[:, 0], video, keep_video, batch["text"], text_mask,
@@ -223,9 +224,10 @@ def train_sound(config: SoundTrainConfig, log: Callable[[str], None] = print) ->
     from minisora.sound.cache import build_cache, load_cache, vae_fingerprint
 
     fingerprint = vae_fingerprint(config.vae)
-    mel = model_config(config, fingerprint).mel
-    latents_dir = build_cache(config.cache, config.clips, config.world_seed, config.vae, mel, log=log)
-    items = load_cache(config.cache, latents_dir, config.clips)
+    wanted = model_config(config, fingerprint)
+    latents_dir, frames_dir = build_cache(config.cache, config.clips, config.world_seed, config.vae, wanted.mel,
+                                          log=log, grid=wanted.frame_grid)
+    items = load_cache(config.cache, latents_dir, frames_dir, config.clips)
     groups = batches_by_shape(items)
     model, ema, optimizer, step, history = start_or_resume(config, fingerprint)
     run = Path(config.run_dir)
