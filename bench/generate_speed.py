@@ -5,10 +5,10 @@
 
 Each length runs in its own process (so its peak RSS is its own) through the whole of
 `generate()`: prompt refinement, text encoding, sampling (25 Euler steps, guidance 5, batch 2),
-decoding chunk by chunk, and save_video (watermark, H.264, C2PA). The DiT has random weights
-(the world-s architecture, ~9.5 M parameters; the trained default does not exist yet), which
-does not change the compute; the autoencoder is the packaged default when it exists, else a
-random f8c16. Model loading is not timed. Columns:
+decoding chunk by chunk, the soundtrack (the shipped sound model, when installed), and
+save_video (watermark, H.264, C2PA). The DiT has random weights (the world-s architecture,
+~9.5 M parameters, the compute of the shipped one); the autoencoder is the packaged default
+when it exists, else a random f8c16. Model loading is not timed. Columns:
 
     wall s      the generate() call        s/s       wall time per second of video
     +s/s        time per added second against the previous row
