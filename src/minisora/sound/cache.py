@@ -57,29 +57,26 @@ def build_clip_shard(seed: int, start: int, count: int, mel: MelConfig, encode_t
     }
 
 
-def build_latent_shard(seed: int, start: int, count: int, vae) -> list[torch.Tensor]:
-    """The same clips' normalised video latents (C, T', H', W'), re-rendered (rendering is cheap)."""
-    from minisora.world.clip import render_clip
-    from minisora.world.dataset import DatasetConfig, sample_clip_spec
-
-    dataset = DatasetConfig(n=start + count, seed=seed)
-    out = []
-    with torch.inference_mode():
-        for i in range(start, start + count):
-            clip = render_clip(sample_clip_spec(dataset, i), with_audio=False)
-            out.append(vae.encode(video_tensor(clip.frames))[0].half())
-    return out
-
-
-def build_frame_shard(seed: int, start: int, count: int, grid: int) -> list[torch.Tensor]:
-    """The same clips' luma grids (T, G, G), re-rendered without sound."""
+def build_video_shards(seed: int, start: int, count: int, vae=None, grid: int | None = None
+                       ) -> tuple[list[torch.Tensor] | None, list[torch.Tensor] | None]:
+    """The same clips, re-rendered without sound (rendering is cheap) once for both: their
+    normalised video latents (C, T', H', W') if a `vae` is given, and their luma grids (T, G, G)
+    if a `grid` is."""
     from minisora.sound.model import frame_grid
     from minisora.world.clip import render_clip
     from minisora.world.dataset import DatasetConfig, sample_clip_spec
 
     dataset = DatasetConfig(n=start + count, seed=seed)
-    return [frame_grid(video_tensor(render_clip(sample_clip_spec(dataset, i), with_audio=False).frames), grid)[0].half()
-            for i in range(start, start + count)]
+    latents = [] if vae is not None else None
+    grids = [] if grid is not None else None
+    with torch.inference_mode():
+        for i in range(start, start + count):
+            pixels = video_tensor(render_clip(sample_clip_spec(dataset, i), with_audio=False).frames)
+            if latents is not None:
+                latents.append(vae.encode(pixels)[0].half())
+            if grids is not None:
+                grids.append(frame_grid(pixels, grid)[0].half())
+    return latents, grids
 
 
 def build_cache(root: str | Path, n: int, seed: int = 0, vae_folder: str | Path | None = None,
@@ -111,14 +108,16 @@ def build_cache(root: str | Path, n: int, seed: int = 0, vae_folder: str | Path 
             text = text or TextEncoder()
             with atomic_path(clip_path) as tmp:
                 torch.save(build_clip_shard(seed, start, count, mel, text.encode), tmp)
-        if not latent_path.exists():
-            vae = vae or load_vae(vae_folder)
-            with atomic_path(latent_path) as tmp:
-                torch.save(build_latent_shard(seed, start, count, vae), tmp)
         frames_path = frames_dir / f"frames_{shard:04d}.pt"
-        if not frames_path.exists():
-            with atomic_path(frames_path) as tmp:
-                torch.save(build_frame_shard(seed, start, count, grid), tmp)
+        need_latents, need_grids = not latent_path.exists(), not frames_path.exists()
+        if need_latents or need_grids:
+            vae = (vae or load_vae(vae_folder)) if need_latents else vae
+            latents, grids = build_video_shards(seed, start, count, vae if need_latents else None,
+                                                grid if need_grids else None)
+            for path, made in ((latent_path, latents), (frames_path, grids)):
+                if made is not None:
+                    with atomic_path(path) as tmp:
+                        torch.save(made, tmp)
         log(f"cache: {start + count}/{n} clips")
     return latents_dir, frames_dir
 
