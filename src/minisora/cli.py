@@ -238,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     vae.add_argument("--run-dir", default="runs/vae", help="checkpoints go here; an existing run resumes")
     vae.add_argument("--preset", default=None, help="VAE preset (f4c4, f4c8, f8c8, f8c16, f8c32, tiny)")
     vae.add_argument("--width", type=int, default=None, help="channels at full resolution")
+    vae.add_argument("--detail-width", type=int, default=None,
+                     help="patch arch: channels of the decoder's per-frame detail path (0: none)")
+    vae.add_argument("--detail-blocks", type=int, default=None, help="residual blocks of that path")
     vae.add_argument("--steps", type=int, default=None, help="train up to this step")
     vae.add_argument("--batch", type=int, default=None)
     vae.add_argument("--frames", type=int, default=None, help="4k+1 frames per training window")
@@ -345,7 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="score videos against the claims of their prompts (world benchmark)")
     ev.add_argument("video", nargs="?", type=Path, default=None, help="one video to score (with --prompt)")
     ev.add_argument("--prompt", default=None, help="the prompt the video was made from")
-    ev.add_argument("--model", default="render", help="checkpoint folder, or 'render' (the ground-truth ceiling)")
+    ev.add_argument("--model", default="render",
+                    help="checkpoint folder, 'render' (the ground-truth ceiling), or 'autoencoder[:WEIGHTS]' "
+                         "(renders through the autoencoder: the ceiling of a model decoded by it)")
     ev.add_argument("--suite", default="all", help="all, or one of the suites (see minisora.eval.suites)")
     ev.add_argument("--seeds", type=int, default=1, help="seeds per prompt")
     ev.add_argument("--out", type=Path, default=None, help="folder for result.json, report.md, figures")

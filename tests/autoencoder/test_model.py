@@ -8,13 +8,14 @@ import torch
 from minisora.autoencoder import VAE_PRESETS, VAEConfig, VideoVAE, decode_chunked, encode_chunked
 
 
-@pytest.fixture(scope="module", params=["tiny", "tiny-patch"])
+@pytest.fixture(scope="module", params=["tiny", "tiny-patch", "tiny-patch-detail"])
 def vae(request: pytest.FixtureRequest) -> VideoVAE:
-    """Both architectures (full-resolution convolutions; patches folded first) keep every contract."""
+    """Both architectures (full-resolution convolutions; patches folded first, with and without the
+    decoder's detail path) keep every contract."""
     torch.manual_seed(0)
     model = VideoVAE(VAEConfig.from_dict(VAE_PRESETS[request.param].to_dict())).eval()
     for name, param in model.named_parameters():  # patch blocks start as the identity: perturb them
-        if name.endswith("conv2.conv.weight") and not param.any():
+        if name.endswith("weight") and not param.any():
             torch.nn.init.normal_(param, std=0.05)
     # non-trivial normalisation, so encode/decode must apply it consistently
     model.set_latent_stats([0.1, -0.2, 0.0, 0.3], [0.5, 2.0, 1.0, 1.5])
@@ -127,3 +128,19 @@ def test_model_does_not_share_its_preset() -> None:
     model = VideoVAE(VAE_PRESETS["tiny"])
     model.set_latent_stats([1.0] * 4, [2.0] * 4)
     assert VAE_PRESETS["tiny"].latent_scale == []
+
+
+def test_detail_path_starts_as_the_decoder_without_it() -> None:
+    """Weights trained without the detail path load into a decoder with it and decode the same
+    (its last layer starts at zero); once trained, the path changes the output."""
+    torch.manual_seed(0)
+    plain = VideoVAE(VAEConfig.from_dict(VAE_PRESETS["tiny-patch"].to_dict())).eval()
+    detailed = VideoVAE(VAEConfig.from_dict(VAE_PRESETS["tiny-patch-detail"].to_dict())).eval()
+    missing, unexpected = detailed.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and missing and all(".detail_" in k for k in missing)
+    z = torch.randn(1, 4, 3, 4, 4)
+    assert torch.equal(plain.decode(z), detailed.decode(z))
+    torch.nn.init.normal_(detailed.decoder.layers[-1].detail_out.weight, std=0.1)
+    assert not torch.allclose(plain.decode(z), detailed.decode(z), atol=1e-3)
+    with pytest.raises(ValueError, match="patch decoder"):
+        VAEConfig(arch="conv", detail_width=8).validate()

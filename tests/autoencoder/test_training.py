@@ -180,3 +180,26 @@ def test_new_run_can_start_from_shipped_weights(tmp_path: Path) -> None:
     assert model.config.latent_shift == []  # training works in raw latent units
     for name, value in start.state_dict().items():
         assert torch.equal(model.state_dict()[name], value) and torch.equal(ema[name], value), name
+
+
+def test_fine_tuning_may_add_a_decoder_detail_path_and_nothing_else(tmp_path: Path) -> None:
+    from minisora.autoencoder.train import _new_run
+
+    torch.manual_seed(2)
+    start = VideoVAE(VAEConfig.from_dict(VAE_PRESETS["tiny-patch"].to_dict())).eval()
+    save_weights(start, tmp_path / "start", dtype=torch.float32)
+    cfg = TrainVAEConfig(run_dir=str(tmp_path / "run"), preset="tiny-patch", steps=0, eval_clips=0,
+                         init_from=str(tmp_path / "start"), detail_width=8, detail_blocks=1)
+    model, ema, _ = _new_run(cfg)
+    assert model.config.detail_width == 8 and model.config.stem == start.config.stem
+    for name, value in start.state_dict().items():
+        assert torch.equal(model.state_dict()[name], value) and torch.equal(ema[name], value), name
+    z = torch.randn(1, 4, 2, 4, 4)
+    assert torch.equal(model.eval().decode(z), start.decode(z))  # the new path starts at zero
+    save_weights(model, tmp_path / "detailed", dtype=torch.float32)
+    with pytest.raises(ValueError, match="does not fit"):  # dropping a trained path loses weights
+        _new_run(TrainVAEConfig(**{**vars(cfg), "init_from": str(tmp_path / "detailed"), "detail_width": 0}))
+    save_weights(VideoVAE(VAEConfig.from_dict(VAE_PRESETS["tiny"].to_dict())), tmp_path / "conv",
+                 dtype=torch.float32)
+    with pytest.raises(ValueError, match="patch decoder"):  # a conv VAE has no detail path to add
+        _new_run(TrainVAEConfig(**{**vars(cfg), "init_from": str(tmp_path / "conv")}))

@@ -26,6 +26,9 @@ class VAEConfig:
     decoder_blocks: int = 1  # residual blocks per level in the decoder
     full_res_time_kernel: int = 1  # time kernel of the full-resolution residual blocks (1: per frame, cheap)
     stem: int = 16  # patch arch: channels per pixel before folding
+    detail_width: int = 0  # patch arch: channels of the decoder's per-frame path at 2x the latent
+    #                        resolution, added to its linear unfold (0: none, as in the first weights)
+    detail_blocks: int = 2  # residual blocks of that path
     latent_shift: list[float] = field(default_factory=list)  # per channel; empty = 0
     latent_scale: list[float] = field(default_factory=list)  # per channel; empty = 1
 
@@ -48,6 +51,10 @@ class VAEConfig:
             raise ValueError(f"arch {self.arch!r}: choose conv or patch")
         if self.full_res_time_kernel not in (1, 3):
             raise ValueError(f"full_res_time_kernel {self.full_res_time_kernel}: choose 1 or 3")
+        if self.detail_width < 0 or self.detail_blocks < 0:
+            raise ValueError("detail_width and detail_blocks must be >= 0")
+        if self.detail_width and self.arch != "patch":
+            raise ValueError("detail_width is a part of the patch decoder: use arch 'patch' or detail_width 0")
         if self.latent_channels < 1 or self.width < 1 or self.blocks < 0 or self.decoder_blocks < 0:
             raise ValueError("latent_channels and width must be >= 1, blocks >= 0")
         for name in ("latent_shift", "latent_scale"):
@@ -86,4 +93,6 @@ VAE_PRESETS: dict[str, VAEConfig] = {
     "f8c32": VAEConfig(spatial_factor=8, latent_channels=32),
     "p8c16": VAEConfig(arch="patch", spatial_factor=8, latent_channels=16, width=160, blocks=2, decoder_blocks=2),
     "tiny-patch": VAEConfig(arch="patch", spatial_factor=4, latent_channels=4, width=16, stem=4),  # tests
+    "tiny-patch-detail": VAEConfig(arch="patch", spatial_factor=4, latent_channels=4, width=16, stem=4,
+                                   detail_width=8, detail_blocks=1),  # tests
 }

@@ -26,9 +26,9 @@ class ChannelNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(channels))
         self.eps = eps
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, T, H, W)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, ...): (B, C, T, H, W) or (N, C, H, W)
         rms = x.float().pow(2).mean(dim=1, keepdim=True).add(self.eps).rsqrt()
-        return (x * rms.to(x.dtype)) * self.weight.view(1, -1, 1, 1, 1).to(x.dtype)
+        return (x * rms.to(x.dtype)) * self.weight.view(1, -1, *[1] * (x.ndim - 2)).to(x.dtype)
 
 
 class CausalConv3d(nn.Module):

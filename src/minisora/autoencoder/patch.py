@@ -44,23 +44,65 @@ class PatchIn(nn.Module):
         return self.proj(grouped), {"started": True}
 
 
-class PatchOut(nn.Module):
-    """(B, width, T', h, w) -> (B, 3, 4T' (- 3 at the start), h f, w f): unfold, then refine."""
+class Res2d(nn.Module):
+    """A per-frame residual block: norm -> SiLU -> 3x3, twice; it starts as the identity."""
 
-    def __init__(self, width: int, stem: int, factor: int) -> None:
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.norm1, self.norm2 = ChannelNorm(channels), ChannelNorm(channels)
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+        nn.init.zeros_(self.conv2.weight)
+        nn.init.zeros_(self.conv2.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(F.silu(self.norm2(self.conv1(F.silu(self.norm1(x))))))
+
+
+def _unfold_time(y: torch.Tensor, groups: int) -> torch.Tensor:
+    """(B, 4 c, T', h, w) -> (B T' 4, c, h, w): each latent frame's channels become its 4 frames."""
+    b, _, _, h, w = y.shape
+    y = y.reshape(b, TEMPORAL_FACTOR, -1, groups, h, w).permute(0, 3, 1, 2, 4, 5)
+    return y.reshape(b * groups * TEMPORAL_FACTOR, -1, h, w)
+
+
+class PatchOut(nn.Module):
+    """(B, width, T', h, w) -> (B, 3, 4T' (- 3 at the start), h f, w f): unfold, then refine.
+
+    The unfold is linear: each f x f x 4 block of pixels is a linear function of its latent
+    position's `width` features, too few for the edges of small objects. With `detail_width`, a
+    per-frame path adds what it misses: the features unfold to 2x the latent resolution, pass
+    `detail_blocks` 3x3 residual blocks there, and unfold again to stem channels at full
+    resolution. Its last layer starts at zero, so weights trained without it load and decode
+    as before; it works frame by frame, so causality and streaming are untouched.
+    """
+
+    def __init__(self, width: int, stem: int, factor: int, detail_width: int = 0, detail_blocks: int = 2) -> None:
         super().__init__()
         self.factor, self.stem_channels = factor, stem
         self.norm = ChannelNorm(width)
         self.proj = nn.Conv3d(width, TEMPORAL_FACTOR * stem * factor * factor, 1)
         self.refine1 = nn.Conv2d(stem, stem, 3, padding=1)
         self.refine2 = nn.Conv2d(stem, 3, 3, padding=1)
+        self.detail_width = detail_width
+        if detail_width:
+            self.detail_proj = nn.Conv3d(width, TEMPORAL_FACTOR * 4 * detail_width, 1)
+            self.detail_blocks = nn.ModuleList(Res2d(detail_width) for _ in range(detail_blocks))
+            self.detail_norm = ChannelNorm(detail_width)
+            self.detail_out = nn.Conv2d(detail_width, stem * (factor // 2) ** 2, 1)
+            nn.init.zeros_(self.detail_out.weight)
+            nn.init.zeros_(self.detail_out.bias)
 
     def forward(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         b, _, groups, h, w = x.shape
-        y = self.proj(F.silu(self.norm(x)))  # (B, 4 s f^2, T', h, w)
-        y = y.reshape(b, TEMPORAL_FACTOR, -1, groups, h, w).permute(0, 3, 1, 2, 4, 5)
-        y = y.reshape(b * groups * TEMPORAL_FACTOR, -1, h, w)
+        features = F.silu(self.norm(x))
+        y = _unfold_time(self.proj(features), groups)  # (B T' 4, s f^2, h, w)
         y = F.pixel_shuffle(y, self.factor)  # (B T' 4, s, H, W)
+        if self.detail_width:
+            d = F.pixel_shuffle(_unfold_time(self.detail_proj(features), groups), 2)  # (B T' 4, dw, 2h, 2w)
+            for block in self.detail_blocks:
+                d = block(d)
+            y = y + F.pixel_shuffle(self.detail_out(F.silu(self.detail_norm(d))), self.factor // 2)
         y = self.refine2(F.silu(self.refine1(F.silu(y))))
         y = y.reshape(b, groups * TEMPORAL_FACTOR, 3, *y.shape[2:]).transpose(1, 2)
         if not state.get("started", False):
@@ -95,5 +137,5 @@ def patch_encoder_layers(cfg: VAEConfig) -> list[nn.Module]:
 def patch_decoder_layers(cfg: VAEConfig) -> list[nn.Module]:
     layers: list[nn.Module] = [CausalConv3d(cfg.latent_channels, cfg.width)]
     layers += [_zero_last(ResBlock(cfg.width, cfg.width)) for _ in range(cfg.decoder_blocks)]
-    layers.append(PatchOut(cfg.width, cfg.stem, cfg.spatial_factor))
+    layers.append(PatchOut(cfg.width, cfg.stem, cfg.spatial_factor, cfg.detail_width, cfg.detail_blocks))
     return layers

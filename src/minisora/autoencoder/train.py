@@ -30,6 +30,8 @@ class TrainVAEConfig:
     run_dir: str = "runs/vae"
     preset: str = "f8c16"  # a key of VAE_PRESETS; ignored when resuming (the checkpoint decides)
     width: int | None = None  # override the preset's width
+    detail_width: int | None = None  # override the preset's decoder detail path (patch arch)
+    detail_blocks: int | None = None
     steps: int = 10_000
     batch: int = 4
     frames: int = 17  # 4k+1 frames per training window
@@ -67,17 +69,32 @@ def _new_run(cfg: TrainVAEConfig) -> tuple[VideoVAE, dict[str, torch.Tensor], in
     vae_config = VAEConfig.from_dict(VAE_PRESETS[cfg.preset].to_dict())
     if cfg.width is not None:
         vae_config.width = cfg.width
-    model = VideoVAE(vae_config)
     if cfg.init_from:
         from minisora.autoencoder.checkpoint import load_vae
 
         start = load_vae(cfg.init_from)  # raw latents in training: its normalisation is dropped
-        start.config.latent_shift, start.config.latent_scale = [], []
-        model = VideoVAE(start.config)
-        model.load_state_dict(start.state_dict(), strict=True)
-        print(f"new run initialised from {cfg.init_from}", flush=True)
+        vae_config = VAEConfig.from_dict({**start.config.to_dict(), "latent_shift": [], "latent_scale": []})
+    _override_detail(vae_config, cfg)
+    model = VideoVAE(vae_config)
+    if cfg.init_from:
+        missing, unexpected = model.load_state_dict(start.state_dict(), strict=False)
+        new_parts = [k for k in missing if ".detail_" not in k]
+        if unexpected or new_parts:
+            raise ValueError(f"--init-from {cfg.init_from} does not fit this architecture (missing "
+                             f"{new_parts[:3]}, unexpected {unexpected[:3]}); only a decoder detail path "
+                             "may be added to initialising weights")
+        added = f", {len(missing)} new tensors of the decoder detail path start fresh" if missing else ""
+        print(f"new run initialised from {cfg.init_from}{added}", flush=True)
     ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
     return model, ema, 0
+
+
+def _override_detail(vae_config: VAEConfig, cfg: TrainVAEConfig) -> None:
+    if cfg.detail_width is not None:
+        vae_config.detail_width = cfg.detail_width
+    if cfg.detail_blocks is not None:
+        vae_config.detail_blocks = cfg.detail_blocks
+    vae_config.validate()
 
 
 def _resume(cfg: TrainVAEConfig, optimizer_for) -> tuple[VideoVAE, dict[str, torch.Tensor], torch.optim.Optimizer, int]:

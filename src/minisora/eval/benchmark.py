@@ -2,6 +2,8 @@
 
 `--model render` sends the ground truth through the very path a model's output takes (render,
 MP4 round trip, analyzer, claims): it is the ceiling and should score ~100% on every claim.
+`--model autoencoder` (or `autoencoder:WEIGHTS`) sends each render through the autoencoder
+(encode, decode) first: the ceiling of any world model that makes its videos through that decoder.
 A checkpoint goes through `minisora.pipeline.generate`, which watermarks and signs like any output.
 """
 
@@ -24,7 +26,7 @@ class EvalError(ValueError):
 
 @dataclass
 class EvalConfig:
-    model: str = "render"  # "render" (the ground-truth ceiling) or a checkpoint folder
+    model: str = "render"  # "render" (the ground-truth ceiling), "autoencoder[:WEIGHTS]", or a checkpoint folder
     suite: str = "all"
     seeds: int = 1
     out: Path = Path("eval_out")
@@ -60,20 +62,38 @@ def case_seed(case: Case, index: int) -> int:
 
 
 def make_video(model, case: Case, seed: int, path: Path) -> Path:
-    """Write the video for one case: a ground-truth render, or a loaded world model's generation."""
-    if model == "render":
+    """Write the video for one case: a ground-truth render (through the autoencoder when `model`
+    is one), or a loaded world model's generation."""
+    from minisora.autoencoder import VideoVAE
+
+    if model == "render" or isinstance(model, VideoVAE):
         from minisora import __version__
         from minisora.provenance import ProvenanceInfo, save_video
         from minisora.world import render_clip
         from minisora.world.prompt import parse_prompt
 
         clip = render_clip(_layout(parse_prompt, case, seed))
+        frames = clip.frames if model == "render" else _round_trip(model, clip.frames)
         # an output like the model's: watermarked and signed (a render is algorithmicMedia)
         info = ProvenanceInfo("minisora-world", __version__, case.prompt, seed, None, "algorithmicMedia")
-        return save_video(path, clip.frames, clip.fps, clip.audio, info=info, fmt="mp4").path
+        return save_video(path, frames, clip.fps, clip.audio, info=info, fmt="mp4").path
     from minisora.pipeline import generate
 
     return generate(model, case.prompt, path, seconds=case.seconds, size=case.size, seed=seed).path
+
+
+def _round_trip(vae, frames):
+    """uint8 (T, H, W, 3) frames -> the same through encode and decode (streamed, any length)."""
+    import numpy as np
+    import torch
+
+    from minisora.autoencoder import decode_chunked, encode_chunked
+
+    count = len(frames)
+    padded = np.concatenate([frames, np.repeat(frames[-1:], (1 - count) % 4, axis=0)])  # 4k+1 frames
+    video = torch.from_numpy(padded).permute(3, 0, 1, 2).float().div(127.5).sub(1.0)
+    recon = decode_chunked(vae, encode_chunked(vae, video.unsqueeze(0)))[0, :, :count]
+    return recon.add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 3, 0).numpy()
 
 
 def _layout(parse_prompt, case: Case, seed: int):
@@ -96,13 +116,23 @@ def _layout(parse_prompt, case: Case, seed: int):
 
 
 def load_model(model: str):
-    """'render', or the world model in a checkpoint folder (loaded once for the whole run)."""
+    """'render', an autoencoder ('autoencoder' for the shipped one, 'autoencoder:WEIGHTS'), or
+    the world model in a checkpoint folder (each loaded once for the whole run)."""
     if model == "render":
         return model
+    if model == "autoencoder" or model.startswith("autoencoder:"):
+        from minisora.autoencoder import load_vae
+
+        weights = model.partition(":")[2] or None
+        if weights is not None and not (Path(weights) / "config.json").exists():
+            raise EvalError(f"no autoencoder weights at {weights}: give a folder with config.json and "
+                            "model.safetensors (as `python -m minisora.autoencoder.export` writes)")
+        return load_vae(weights).eval()
     if not Path(model).exists():
         raise EvalError(
             f"no model checkpoint at {model}; give a model folder written by `minisora train` "
-            "(or its run folder), or --model render for the ground-truth ceiling"
+            "(or its run folder), --model render for the ground-truth ceiling, or --model "
+            "autoencoder for the ceiling through the autoencoder"
         )
     from minisora.pipeline.model import load_world_model
 
