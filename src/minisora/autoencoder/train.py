@@ -37,6 +37,7 @@ class TrainVAEConfig:
     frames: int = 17  # 4k+1 frames per training window
     aspect_mix: float = 0.3  # share of batches with a non-square aspect ratio
     crop: int | None = None  # train on random crop x crop squares (a multiple of the spatial factor)
+    focus: int = 1  # windows drawn per item; the one with the most motion is kept (clips.training_batch)
     lr: float = 1e-3
     warmup: int = 200
     ema_decay: float = 0.998
@@ -176,7 +177,7 @@ def train_vae(cfg: TrainVAEConfig) -> Path:
     stop, previous = _stop_on_signals()
     while step < cfg.steps and not stop:
         started = time.time()
-        video = training_batch(step, cfg.seed, cfg.batch, cfg.frames, cfg.aspect_mix, cfg.crop)
+        video = training_batch(step, cfg.seed, cfg.batch, cfg.frames, cfg.aspect_mix, cfg.crop, cfg.focus)
         parts = train_step(model, optimizer, video, cfg, step)
         with torch.no_grad():
             decay = min(cfg.ema_decay, (1 + step) / (10 + step))
