@@ -269,6 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--steps", type=int, default=None, help="train up to this step (0: only encode)")
     tr.add_argument("--lr", type=float, default=None)
     tr.add_argument("--warmup", type=int, default=None)
+    tr.add_argument("--cooldown", type=int, default=None,
+                    help="the last N steps before --steps take the rate linearly to zero")
     tr.add_argument("--tokens-per-batch", type=int, default=None, help="sets every bucket's batch size")
     tr.add_argument("--video-frames", type=int, nargs="+", default=None, help="latent frames per video bucket")
     tr.add_argument("--image-share", type=float, default=None, help="share of one-frame image batches")

@@ -73,6 +73,14 @@ def test_learning_rate_warmup():
     assert [learning_rate(s, cfg) for s in range(6)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
 
 
+def test_learning_rate_cooldown():
+    cfg = TrainConfig(latents="x", lr=1.0, warmup=2, steps=10, cooldown=4)
+    rates = [learning_rate(s, cfg) for s in range(10)]
+    assert rates == [0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.75, 0.5, 0.25]
+    with pytest.raises(ValueError, match="cooldown"):
+        TrainConfig(latents="x", steps=10, cooldown=11).validate()
+
+
 def test_resume_reproduces_the_loss_trajectory(tiny_latents, tmp_path):
     """Stop after 3 steps (a checkpoint), start a fresh trainer: steps 4-6 match bit for bit."""
     straight = Trainer(tiny_config(tiny_latents, tmp_path / "a")).run()

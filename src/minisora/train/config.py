@@ -19,6 +19,8 @@ class TrainConfig:
     steps: int = 20000
     lr: float = 3e-4
     warmup: int = 500
+    cooldown: int = 0  # the last `cooldown` steps before `steps` take the rate linearly to zero
+    #                    (warm-up, stable, decay: a run can be continued at the stable rate, then cooled)
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     ema_decay: float = 0.999
@@ -48,6 +50,8 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         if not self.latents:
             raise ValueError("no latent folder given: pass --latents DIR (made with --world and --vae)")
+        if self.cooldown < 0 or self.cooldown > self.steps:
+            raise ValueError(f"cooldown {self.cooldown}: give 0 (none) up to steps ({self.steps})")
         if self.steps < 1 or self.warmup < 0 or self.lr <= 0:
             raise ValueError(f"need steps >= 1, warmup >= 0, lr > 0 (got {self.steps}, {self.warmup}, {self.lr})")
         if not 0 <= self.image_share <= 1 or not 0 <= self.caption_dropout < 1:

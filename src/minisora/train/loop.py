@@ -34,10 +34,13 @@ from minisora.train.shards import load_latents
 
 
 def learning_rate(step: int, config: TrainConfig) -> float:
-    """Linear warm-up over `warmup` steps, then constant."""
-    if config.warmup == 0:
-        return config.lr
-    return config.lr * min(1.0, (step + 1) / config.warmup)
+    """Linear warm-up over `warmup` steps, then constant; then, over the last `cooldown` steps
+    before `steps`, linearly down to zero (the warm-up-stable-decay schedule: a decay at the end
+    buys what a cosine schedule does, while the stable phase can be resumed for longer)."""
+    rate = config.lr if config.warmup == 0 else config.lr * min(1.0, (step + 1) / config.warmup)
+    if config.cooldown and step >= config.steps - config.cooldown:
+        rate *= max(0.0, (config.steps - step) / config.cooldown)
+    return rate
 
 
 def train_step(module: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: Batch, lr: float,
