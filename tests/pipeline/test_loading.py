@@ -39,6 +39,26 @@ def test_a_model_with_another_autoencoder_is_refused(model_folder, tmp_path):
         load_world_model(run)
 
 
+def test_a_fine_tuned_decoder_keeps_the_model_valid(model_folder, tmp_path):
+    """A model records its autoencoder's config; one trained before the decoder gained settings
+    (or with another decoder) still loads: only the settings that fix the latents must match."""
+    run = tmp_path / "run"
+    shutil.copytree(model_folder, run)
+    state_path = run / "step_0000001" / "state.json"
+    state = json.loads(state_path.read_text())
+    recorded = state["vae_config"]
+    for key in ("detail_width", "detail_blocks"):  # as recorded by a model trained before they existed
+        recorded.pop(key)
+    recorded["decoder_blocks"] += 1
+    state_path.write_text(json.dumps(state))
+    assert load_world_model(run).vae.config.decoder_blocks == recorded["decoder_blocks"] - 1
+    recorded["latent_channels"] = 8
+    recorded["latent_shift"], recorded["latent_scale"] = [], []
+    state_path.write_text(json.dumps(state))
+    with pytest.raises(GenerationError, match="another autoencoder"):
+        load_world_model(run)
+
+
 def test_incomplete_checkpoint(model_folder, tmp_path):
     folder = tmp_path / "step_0000002"
     folder.mkdir()

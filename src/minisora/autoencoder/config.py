@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+DECODER_ONLY = ("decoder_blocks", "detail_width", "detail_blocks")  # settings the latents do not depend on
 TEMPORAL_FACTOR = 4  # two time halvings; the first frame is kept alone, so T = 4k + 1 -> k + 1
 
 
@@ -67,6 +68,11 @@ class VAEConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def latent_space(self) -> dict[str, Any]:
+        """The settings that fix what the latents mean: all but the decoder's. A decoder fine-tuned
+        with a frozen encoder (even one with a new detail path) keeps the latents a DiT learned."""
+        return {k: v for k, v in self.to_dict().items() if k not in DECODER_ONLY}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VAEConfig:

@@ -26,6 +26,7 @@ from safetensors.torch import load_file
 
 from minisora.autoencoder.checkpoint import DEFAULT_WEIGHTS as DEFAULT_VAE
 from minisora.autoencoder.checkpoint import load_vae
+from minisora.autoencoder.config import VAEConfig
 from minisora.autoencoder.model import VideoVAE
 from minisora.dit.config import DiTConfig
 from minisora.dit.model import DiT
@@ -116,7 +117,7 @@ def _load_autoencoder(weights_dir: Path, vae: str | Path | None, state: dict[str
             "pass --vae DIR (train one with `minisora train-vae`)")
     model = load_vae(folder)
     recorded = state.get("vae_config")
-    if recorded and recorded != model.config.to_dict():
+    if recorded and VAEConfig.from_dict(recorded).latent_space() != model.config.latent_space():
         raise GenerationError(
             f"the model was trained on latents of another autoencoder than {folder} (their configs or "
             "latent normalisation differ); pass --vae with the autoencoder its latents came from")
