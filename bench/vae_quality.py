@@ -50,9 +50,9 @@ def analyzer_agreement(original: np.ndarray, recon: np.ndarray, fps: int) -> dic
     for seen, read in zip(a.frames, b.frames):
         for obj in (o for o in seen if o.whole):
             total += 1
-            near = [r for r in read if np.hypot(r.centroid[0] - obj.centroid[0], r.centroid[1] - obj.centroid[1]) <= 2.0]
-            if near:
-                match = min(near, key=lambda r: np.hypot(r.centroid[0] - obj.centroid[0], r.centroid[1] - obj.centroid[1]))
+            distance, match = min(((np.hypot(r.centroid[0] - obj.centroid[0], r.centroid[1] - obj.centroid[1]), r)
+                                   for r in read), key=lambda pair: pair[0], default=(np.inf, None))
+            if distance <= 2.0:
                 found += 1
                 shape += match.shape == obj.shape
                 colour += match.color == obj.color

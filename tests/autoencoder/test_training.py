@@ -69,7 +69,7 @@ def test_focused_batches_hold_more_motion() -> None:
     focused = [training_batch(s, 0, 8, 9, 0.0, 32, focus=4) for s in steps]
     assert torch.equal(focused[0], training_batch(300, 0, 8, 9, 0.0, 32, focus=4))  # still deterministic
     plain = sum(motion(training_batch(s, 0, 8, 9, 0.0, 32)) for s in steps)
-    assert sum(motion(b) for b in focused) > 1.15 * plain  # measured: 1.26x on these steps
+    assert sum(motion(b) for b in focused) > 1.15 * plain  # measured: 1.28x on these steps
 
 
 def _tiny_run(run_dir: Path, steps: int) -> Path:

@@ -120,7 +120,7 @@ def training_batch(step: int, seed: int, batch: int, frames: int, aspect_mix: fl
         best, best_motion = None, -1.0
         for _candidate in range(max(1, focus)):
             window = _window(pixels, rng, frames, crop)
-            motion = window[:, 1:].sub(window[:, :-1]).abs().float().mean().item() if focus > 1 else 0.0
+            motion = window.to(torch.int16).diff(dim=1).abs().float().mean().item() if focus > 1 else 0.0
             if motion > best_motion:
                 best, best_motion = window, motion
         clips.append(best.float() / 127.5 - 1.0)

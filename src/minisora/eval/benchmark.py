@@ -84,16 +84,13 @@ def make_video(model, case: Case, seed: int, path: Path) -> Path:
 
 def _round_trip(vae, frames):
     """uint8 (T, H, W, 3) frames -> the same through encode and decode (streamed, any length)."""
-    import numpy as np
-    import torch
-
     from minisora.autoencoder import decode_chunked, encode_chunked
+    from minisora.pipeline.chunks import to_frames, to_pixels
+    from minisora.pipeline.timeline import context_head
 
     count = len(frames)
-    padded = np.concatenate([frames, np.repeat(frames[-1:], (1 - count) % 4, axis=0)])  # 4k+1 frames
-    video = torch.from_numpy(padded).permute(3, 0, 1, 2).float().div(127.5).sub(1.0)
-    recon = decode_chunked(vae, encode_chunked(vae, video.unsqueeze(0)))[0, :, :count]
-    return recon.add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 3, 0).numpy()
+    video = to_pixels(context_head(frames, count + (1 - count) % 4))  # held on its last frame to 4k+1
+    return to_frames(decode_chunked(vae, encode_chunked(vae, video))[:, :, :count])
 
 
 def _layout(parse_prompt, case: Case, seed: int):
