@@ -71,3 +71,14 @@ def test_a_ringing_hit_is_rebuilt_as_one_onset():
     random = griffin_lim(log_mel(audio), audio.size, iters=32, init="random",
                          generator=torch.Generator().manual_seed(0))[0].numpy()
     assert len(onsets) < len(detect_onsets(random, 16_000))  # random phases flutter more
+
+
+def test_griffin_lim_in_blocks_equals_one_pass(bounce_clip):
+    """A long soundtrack is vocoded block by block in flat memory: the same waveform, to the bit,
+    as one pass over the whole (the margins cover what the iterations reach, and each block's
+    phases start where the block before left them)."""
+    mel = log_mel(bounce_clip.audio)
+    samples = bounce_clip.audio.size
+    whole = griffin_lim(mel, samples, block_seconds=1e9)
+    for block in (0.5, 1.0, 1.7):
+        assert torch.equal(griffin_lim(mel, samples, block_seconds=block), whole)
