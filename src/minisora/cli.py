@@ -111,7 +111,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if not args.prompt:
             raise CommandError("scoring a file needs the prompt it was made from: --prompt '...'")
         return evaluate_file(args.video, args.prompt, args.out)
-    report = evaluate_suites(args.model, args.suite, args.seeds, args.out or Path("eval_out"))
+    report = evaluate_suites(args.model, args.suite, args.seeds, args.out or Path("eval_out"), args.first_seed)
     print(f"wrote {report}")
     return 0
 
@@ -357,6 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "(renders through the autoencoder: the ceiling of a model decoded by it)")
     ev.add_argument("--suite", default="all", help="all, or one of the suites (see minisora.eval.suites)")
     ev.add_argument("--seeds", type=int, default=1, help="seeds per prompt")
+    ev.add_argument("--first-seed", type=int, default=0,
+                    help="first seed index (e.g. two processes: --seeds 1, and --seeds 1 --first-seed 1)")
     ev.add_argument("--out", type=Path, default=None, help="folder for result.json, report.md, figures")
     ev.set_defaults(handler=cmd_eval)
     return parser

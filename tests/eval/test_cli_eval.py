@@ -70,3 +70,17 @@ def test_missing_model_and_missing_prompt_are_clear_errors(tmp_path, capsys):
     assert "--prompt" in capsys.readouterr().err
     assert main(["eval", "--suite", "nonsense", "--out", str(tmp_path)]) == 2
     assert "suite 'nonsense' is unknown" in capsys.readouterr().err
+
+
+def test_first_seed_runs_the_later_seed_indices(tmp_path):
+    """Two processes can split a two-seed run: --first-seed 1 makes exactly seed index 1."""
+    from minisora.eval.benchmark import case_seed
+    from minisora.eval.suites import cases
+
+    out = tmp_path / "second"
+    assert main(["eval", "--model", "render", "--suite", "occlusion", "--first-seed", "1", "--out", str(out)]) == 0
+    result = json.loads((out / "result.json").read_text())
+    expected = {case.prompt: case_seed(case, 1) for case in cases("occlusion")}
+    assert {c["prompt"]: c["seed"] for c in result["cases"]} == expected
+    assert all(c["video"].endswith("_s1.mp4") for c in result["cases"])
+    assert main(["eval", "--model", "render", "--suite", "occlusion", "--first-seed", "-1", "--out", str(out)]) == 2

@@ -30,6 +30,7 @@ class EvalConfig:
     suite: str = "all"
     seeds: int = 1
     out: Path = Path("eval_out")
+    first_seed: int = 0  # seed indices first_seed .. first_seed + seeds - 1 (two runs can split them)
 
 
 @dataclass
@@ -149,13 +150,15 @@ def run_eval(config: EvalConfig, log=print) -> list[CaseResult]:
     """Generate (or render) every case of the suite for each seed, and score it."""
     if config.seeds < 1:
         raise EvalError(f"--seeds {config.seeds}: give at least 1")
+    if config.first_seed < 0:
+        raise EvalError(f"--first-seed {config.first_seed}: give 0 or more")
     chosen = cases(config.suite)
     model = load_model(config.model)
     videos = Path(config.out) / "videos"
     videos.mkdir(parents=True, exist_ok=True)
     results = []
     for case in chosen:
-        for index in range(config.seeds):
+        for index in range(config.first_seed, config.first_seed + config.seeds):
             start = time.time()
             seed = case_seed(case, index)
             name = f"{case.suite}_{_slug(case.prompt)}_s{index}.mp4"

@@ -10,9 +10,9 @@ from minisora.eval.quality import distribution_metrics
 from minisora.eval.report import write_report
 
 
-def evaluate_suites(model: str, suite: str, seeds: int, out: Path) -> Path:
+def evaluate_suites(model: str, suite: str, seeds: int, out: Path, first_seed: int = 0) -> Path:
     """Generate and score every case, then write result.json, report.md and figures to `out`."""
-    config = EvalConfig(model=model, suite=suite, seeds=seeds, out=Path(out))
+    config = EvalConfig(model=model, suite=suite, seeds=seeds, out=Path(out), first_seed=first_seed)
     results = run_eval(config)
     extra = {
         "distribution": distribution_metrics([r.video for r in results], [r.case for r in results])
