@@ -65,3 +65,26 @@ def test_a_long_video_and_any_second_of_it(world_frames):
 def test_bad_frames_get_a_clear_error():
     with pytest.raises(ValueError, match="uint8"):
         embed(np.zeros((4, 64, 64, 3), np.float32), PAYLOAD)
+
+
+def test_embed_and_detect_in_chunks_equal_one_pass(world_frames, monkeypatch):
+    """embed() and detect() go over the frames a chunk at a time (flat memory at any length):
+    the chunk size changes nothing."""
+    import minisora.provenance.watermark as W
+
+    frames = world_frames(13, seconds=2.0)  # 33 frames
+    marked, found = embed(frames, PAYLOAD), detect(frames)
+    monkeypatch.setattr(W, "CHUNK_FRAMES", 5)
+    assert np.array_equal(embed(frames, PAYLOAD), marked)
+    assert detect(frames).p_value == pytest.approx(found.p_value, rel=1e-9)
+
+
+def test_the_mark_is_as_strong_as_the_psnr_allows(world_frames):
+    """The strength settles from both sides onto the PSNR target, and the mark moves R, G and B
+    along the luma weights (the least RGB error for the luma it adds)."""
+    frames = world_frames(14, seconds=1.0)
+    marked = embed(frames, PAYLOAD)
+    assert DEFAULT_CONFIG.psnr_db - 0.05 <= psnr(frames, marked) <= DEFAULT_CONFIG.psnr_db + 0.1
+    delta = marked.astype(np.float64) - frames  # (T, H, W, 3)
+    spread = np.abs(delta).reshape(-1, 3).mean(axis=0)
+    assert spread[1] > spread[0] > spread[2]  # green moves most, blue least: as the luma weights

@@ -22,7 +22,7 @@ from minisora.media.write import AUDIO_RATE, DEFAULT_CRF, DEFAULT_PIX_FMT
 from minisora.provenance.certs import SigningIdentity, load_identity
 from minisora.provenance.manifest import ProvenanceInfo, manifest_definition, sign_file
 from minisora.provenance.payload import Payload, model_id_for
-from minisora.provenance.watermark import DEFAULT_CONFIG, WatermarkConfig, embed
+from minisora.provenance.watermark import CHUNK_FRAMES, DEFAULT_CONFIG, WatermarkConfig, embed
 
 FORMATS = ("mp4", "gif", "png")
 PUBLIC_MODE = 0o644  # an output is for sharing (temporary files start private)
@@ -138,5 +138,9 @@ def _save_png_folder(folder: Path, frames: np.ndarray, definition, identity) -> 
 
 
 def _psnr(reference: np.ndarray, test: np.ndarray) -> float:
-    mse = float(np.mean((reference.astype(np.float32) - test.astype(np.float32)) ** 2))
+    squared = 0.0
+    for start in range(0, reference.shape[0], CHUNK_FRAMES):  # flat memory at any length
+        a, b = reference[start : start + CHUNK_FRAMES], test[start : start + CHUNK_FRAMES]
+        squared += float(np.sum((a.astype(np.float32) - b.astype(np.float32)) ** 2, dtype=np.float64))
+    mse = squared / max(reference.size, 1)
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
