@@ -12,13 +12,12 @@ from minisora.provenance.attacks import ATTACKS, attack_file
 FAST = ["re-mux", "h264 crf 30", "resize 0.5x", "centre crop 80%", "brightness -30%",
         "drop every other frame", "1 s segment (end)", "gif"]
 
-# Detection rates measured by bench/watermark_robustness.py at 48 clips (see the issue note); the
-# slow test holds the watermark to them, less a margin for its 10 clips, so that a regression
-# shows. The issue's goal is 0.99 everywhere but CRF 40 and GIF: the combined attack (0.96 at
-# 48 clips) falls short of it.
+# Detection rates measured by bench/watermark_robustness.py: 1.00 at 48 clips on every attack but
+# CRF 40 (0.00), and 0.990 on the combined attack at 200 clips (its worst p-value 10^-5.4, just
+# above the threshold). The slow test holds the watermark to them, less a margin for its 10 clips
+# where a miss is plausible, so that a regression shows.
 FLOOR = {name: 0.99 for name in ATTACKS}
-FLOOR.update({"h264 crf 40": 0.0, "h265 crf 30": 0.9, "crop 80% + crf 30 + brightness -30%": 0.8,
-              "gif": 0.8, "gaussian noise 10": 0.9})
+FLOOR.update({"h264 crf 40": 0.0, "crop 80% + crf 30 + brightness -30%": 0.9, "gif": 0.9})
 
 
 @pytest.fixture(scope="module")
