@@ -54,6 +54,23 @@ def test_a_changed_byte_is_tampered(signed, tmp_path):
     assert report.exit_code == EXIT_TAMPERED and report.verdict.startswith("TAMPERED")
 
 
+def test_a_change_that_breaks_decoding_is_still_tampered(signed, tmp_path):
+    """Bytes changed so that the frames no longer decode: the watermark cannot be read, but the
+    signed manifest still says the file was changed after signing."""
+    from minisora.media import MediaError
+
+    data = bytearray(signed.read_bytes())
+    start = data.index(b"mdat") + 4  # the first video sample
+    data[start: start + 4] = b"\xff\xff\xff\x7f"  # the first NAL unit says it is 2 GB long
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(data)
+    with pytest.raises(MediaError):
+        read_video(broken)
+    report = verify_file(broken)
+    assert report.status == "tampered" and report.exit_code == EXIT_TAMPERED
+    assert report.watermark is None and "no longer decodes" in report.verdict
+
+
 def test_reencoded_and_remuxed_copies_keep_the_watermark_but_lose_the_manifest(signed, tmp_path):
     copy = write_mp4(tmp_path / "copy.mp4", reencode(read_video(signed).frames, 23), 16)
     muxed = remux(signed, tmp_path / "muxed.mp4")

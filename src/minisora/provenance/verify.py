@@ -54,7 +54,14 @@ def verify_file(path: str | Path, config: WatermarkConfig = DEFAULT_CONFIG) -> V
     try:
         frames = read_video(path, with_audio=False).frames
     except MediaError as exc:
-        return VerifyReport(str(path), "error", f"cannot read: {exc}", None, None, error=str(exc))
+        # a change to the video data can leave it undecodable: a manifest that was found and read
+        # (not a file C2PA cannot parse either) still tells tampering
+        manifest = read_manifest(path) if path.is_file() else None
+        if manifest is not None and manifest.state == "invalid" and manifest.generation is not None:
+            verdict = (f"TAMPERED: the signed manifest does not match the file ({_codes(manifest)}); "
+                       f"the video data no longer decodes, so the watermark cannot be read ({exc})")
+            return VerifyReport(str(path), "tampered", verdict, None, manifest, error=str(exc))
+        return VerifyReport(str(path), "error", f"cannot read: {exc}", None, manifest, error=str(exc))
     mark = detect(frames, config)
     manifest = read_manifest(path)
     status, verdict = judge(mark, manifest)
