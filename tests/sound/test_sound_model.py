@@ -151,3 +151,20 @@ def test_each_audio_token_sees_the_video_frames_around_its_moment():
     moved = model.aligned_frames(model.encode_video(latents, 16.0, frames=near), times)
     assert torch.allclose(base[:, 0], moved[:, 0], atol=1e-6)
     assert (base[:, 1] - moved[:, 1]).abs().max() > 1e-3
+
+
+def test_conditioning_made_once_serves_every_step():
+    """Sampling makes the video and text keys once per window (SoundDiT.condition): each step
+    then gives exactly what a full forward pass gives, and the cache is not changed by use."""
+    model = tiny()
+    x, latents, text, mask = inputs(model)
+    video = model.encode_video(latents, 16.0, frames=grids_for(latents))
+    keep = torch.tensor([True, False])
+    with torch.no_grad():
+        conditioning = model.condition(x.shape[-1], video, keep, text, mask, audio_offset=0.5)
+        for t in (0.9, 0.4, 0.9):
+            times = torch.tensor([t, t])
+            full = model(x * t, times, video, keep, text, mask, audio_offset=0.5)
+            assert torch.equal(model(x * t, times, conditioning=conditioning), full)
+        with pytest.raises(ValueError, match="conditioning made for 40 mel frames"):
+            model(x[..., :36], torch.tensor([0.5, 0.5]), conditioning=conditioning)

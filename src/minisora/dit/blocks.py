@@ -60,11 +60,18 @@ class CrossAttention(nn.Module):
         self.k_norm = nn.RMSNorm(width // heads, eps=1e-6)
         self.out = nn.Linear(width, width)
 
-    def forward(self, x: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
-        b, n, _ = x.shape  # x (B, N, D); text (B, L, text_dim); text_mask (B, L) bool
+    def keys(self, text: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(k, v), each (B, h, L, d), of the text tokens: the same at every sampling step."""
+        b, length, _ = text.shape
+        k, v = self.kv(text).view(b, length, 2, self.heads, -1).permute(2, 0, 3, 1, 4)
+        return rms_norm(k, self.k_norm), v
+
+    def forward(self, x: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor,
+                kv: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """x (B, N, D); text (B, L, text_dim); text_mask (B, L) bool; kv: keys(text), if made."""
+        b, n, _ = x.shape
         q = rms_norm(self.q(x).view(b, n, self.heads, -1).transpose(1, 2), self.q_norm)  # (B, h, N, d)
-        k, v = self.kv(text).view(b, text.shape[1], 2, self.heads, -1).permute(2, 0, 3, 1, 4)
-        k = rms_norm(k, self.k_norm)
+        k, v = kv if kv is not None else self.keys(text)
         # float32: PyTorch's CPU flash kernel is ~3x slower in bf16 with a mask (measured, backward)
         out = F.scaled_dot_product_attention(q.float(), k.float(), v.float(), attn_mask=text_mask[:, None, None, :])
         return self.out(out.to(x.dtype).transpose(1, 2).reshape(b, n, -1))

@@ -112,10 +112,10 @@ def griffin_lim(mel: torch.Tensor, samples: int, config: MelConfig | None = None
     hop = config.hop // upsample
     frames = samples // hop + 1  # what a centred STFT of `samples` samples yields
     core = max(1, round(block_seconds * config.sample_rate / hop))
-    if init == "random" or frames <= core:
+    margin = (iters + 2) * -(-config.n_fft // hop)
+    if init == "random" or frames <= core + margin:  # a short input: one pass costs no more
         return _griffin_lim_block(mel, samples, 0, frames, config, hop, upsample, iters, momentum,
                                   generator, init)[0]
-    margin = (iters + 2) * -(-config.n_fft // hop)
     parts, known = [], None  # known: the starting phases of the next block's first frames
     for first in range(0, frames, core):
         last = min(frames, first + core)  # the block's own frames: first .. last - 1

@@ -121,12 +121,21 @@ class VideoCrossAttention(nn.Module):
         self.k_norm = nn.RMSNorm(width // heads, eps=1e-6)
         self.out = nn.Linear(width, width)
 
-    def forward(self, x: torch.Tensor, video: torch.Tensor, rope_q: tuple[torch.Tensor, torch.Tensor],
-                rope_k: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        b, n, _ = x.shape  # x (B, N, D); video (B, M, D)
+    def keys(self, video: torch.Tensor, rope_k: tuple[torch.Tensor, torch.Tensor]
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(k, v), each (B, h, M, d), of the video tokens (B, M, D): the same at every step."""
+        b, m, _ = video.shape
+        k, v = self.kv(video).view(b, m, 2, self.heads, -1).permute(2, 0, 3, 1, 4)
+        return apply_rope(rms_norm(k, self.k_norm), *rope_k), v
+
+    def forward(self, x: torch.Tensor, video: torch.Tensor | None, rope_q: tuple[torch.Tensor, torch.Tensor],
+                rope_k: tuple[torch.Tensor, torch.Tensor] | None,
+                kv: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """x (B, N, D); video (B, M, D) with rope_k, or kv = keys(video, rope_k) made before."""
+        b, n, _ = x.shape
         q = rms_norm(self.q(x).view(b, n, self.heads, -1).transpose(1, 2), self.q_norm)  # (B, h, N, d)
-        k, v = self.kv(video).view(b, video.shape[1], 2, self.heads, -1).permute(2, 0, 3, 1, 4)
-        q, k = apply_rope(q, *rope_q), apply_rope(rms_norm(k, self.k_norm), *rope_k)
+        k, v = kv if kv is not None else self.keys(video, rope_k)
+        q = apply_rope(q, *rope_q)
         out = F.scaled_dot_product_attention(q, k, v)  # (B, h, N, d)
         return self.out(out.transpose(1, 2).reshape(b, n, -1))
 
@@ -147,13 +156,24 @@ class SoundBlock(nn.Module):
         self.mlp = Mlp(width, int(width * config.mlp_ratio))
         self.modulation = nn.Sequential(nn.SiLU(), nn.Linear(width, 6 * width))
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor, rope_a, rope_v, video: torch.Tensor,
-                text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, c: torch.Tensor, rope_a, video_kv, text_kv,
+                text_mask: torch.Tensor) -> torch.Tensor:
+        """video_kv, text_kv: this block's keys and values of the video and text (Conditioning)."""
         shift1, scale1, gate1, shift2, scale2, gate2 = self.modulation(c)[:, None].chunk(6, dim=-1)  # (B, 1, D)
         x = x + gate1 * self.attn(modulate(self.norm1(x), shift1, scale1), *rope_a)
-        x = x + self.video(self.norm_v(x), video, rope_a, rope_v)
-        x = x + self.text(self.norm_t(x), text, text_mask)
+        x = x + self.video(self.norm_v(x), None, rope_a, None, kv=video_kv)
+        x = x + self.text(self.norm_t(x), None, text_mask, kv=text_kv)
         return x + gate2 * self.mlp(modulate(self.norm3(x), shift2, scale2))
+
+
+class Conditioning(NamedTuple):
+    """What SoundDiT.condition() makes once for a window's sampling steps."""
+
+    frames: int  # mel frames it was made for
+    added: torch.Tensor  # (B, N, D) the frame-aligned video features added to the audio tokens
+    rope_a: tuple[torch.Tensor, torch.Tensor]  # the audio tokens' rotary tables
+    keys: list  # per block: ((k, v) of the video tokens, (k, v) of the text tokens)
+    text_mask: torch.Tensor  # (B, 1 + L) with the always-present null text key
 
 
 class SoundDiT(nn.Module):
@@ -258,31 +278,52 @@ class SoundDiT(nn.Module):
         b = around.shape[0]
         return self.video_align(torch.cat([around, phase.to(around).expand(b, -1, -1)], dim=-1))
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, video: VideoCondition, video_keep: torch.Tensor,
-                text: torch.Tensor, text_mask: torch.Tensor, audio_offset: float = 0.0) -> torch.Tensor:
+    def condition(self, frames: int, video: VideoCondition, video_keep: torch.Tensor, text: torch.Tensor,
+                  text_mask: torch.Tensor, audio_offset: float = 0.0, dtype: torch.dtype = torch.float32
+                  ) -> Conditioning:
+        """Everything of a forward pass that does not depend on the noisy mel or t, for a mel of
+        `frames` frames (of `dtype`): made once per window, it serves every sampling step."""
+        cfg = self.config
+        if frames % cfg.mel_patch:
+            raise ValueError(f"mel of {frames} frames: expected a multiple of {cfg.mel_patch}")
+        b, n = video_keep.shape[0], frames // cfg.mel_patch
+        device = video.tokens.device
+        times = audio_token_times(n, cfg).to(device) + audio_offset
+        keep = video_keep.to(dtype)[:, None, None]
+        added = keep * (self.aligned_video(video, times) + self.aligned_frames(video, times))
+        head_dim = cfg.width // cfg.heads
+        rope_a = rope_for_times(times, head_dim, cfg)
+        rope_v = rope_for_times(video.times.to(device), head_dim, cfg)
+        video_tokens = video.tokens * keep + self.video_null * (1 - keep)
+        text_tokens = torch.cat([self.text_null.expand(b, -1, -1), self.text_in(text)], dim=1)
+        text_mask = torch.cat([torch.ones(b, 1, dtype=torch.bool, device=device), text_mask.bool()], dim=1)
+        keys = [(block.video.keys(video_tokens, rope_v), block.text.keys(text_tokens)) for block in self.blocks]
+        return Conditioning(frames, added, rope_a, keys, text_mask)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, video: VideoCondition | None = None,
+                video_keep: torch.Tensor | None = None, text: torch.Tensor | None = None,
+                text_mask: torch.Tensor | None = None, audio_offset: float = 0.0, *,
+                conditioning: Conditioning | None = None) -> torch.Tensor:
         """x (B, n_mels, F) noisy mel, F a multiple of mel_patch; t (B,); video from encode_video;
         video_keep (B,) bool (False: guidance's "no video"); text (B, L, text_dim) with mask (B, L);
-        audio_offset: the time (s) of mel frame 0. Returns the velocity (B, n_mels, F), from the
-        predicted clean mel."""
+        audio_offset: the time (s) of mel frame 0. Or, in place of video .. audio_offset, their
+        `conditioning` (made once by condition() for many steps). Returns the velocity
+        (B, n_mels, F), from the predicted clean mel."""
         cfg = self.config
         b, mels, frames = x.shape
         if mels != cfg.mel.n_mels or frames % cfg.mel_patch:
             raise ValueError(f"mel {tuple(x.shape)}: expected (B, {cfg.mel.n_mels}, F) with F a multiple of "
                              f"{cfg.mel_patch}")
+        if conditioning is None:
+            conditioning = self.condition(frames, video, video_keep, text, text_mask, audio_offset, x.dtype)
+        elif conditioning.frames != frames:
+            raise ValueError(f"conditioning made for {conditioning.frames} mel frames, the mel has {frames}")
         n = frames // cfg.mel_patch
-        times = audio_token_times(n, cfg).to(x.device) + audio_offset
-        keep = video_keep.to(x.dtype)[:, None, None]
         tokens = self.audio_in(x.reshape(b, mels, n, cfg.mel_patch).permute(0, 2, 1, 3).reshape(b, n, -1))
-        tokens = tokens + keep * (self.aligned_video(video, times) + self.aligned_frames(video, times))
-        head_dim = cfg.width // cfg.heads
-        rope_a = rope_for_times(times, head_dim, cfg)
-        rope_v = rope_for_times(video.times.to(x.device), head_dim, cfg)
-        video_tokens = video.tokens * keep + self.video_null * (1 - keep)
-        text_tokens = torch.cat([self.text_null.expand(b, -1, -1), self.text_in(text)], dim=1)
-        text_mask = torch.cat([torch.ones(b, 1, dtype=torch.bool, device=x.device), text_mask.bool()], dim=1)
+        tokens = tokens + conditioning.added
         c = self.t_embed(t)  # (B, D)
-        for block in self.blocks:
-            tokens = block(tokens, c, rope_a, rope_v, video_tokens, text_tokens, text_mask)
+        for block, (video_kv, text_kv) in zip(self.blocks, conditioning.keys):
+            tokens = block(tokens, c, conditioning.rope_a, video_kv, text_kv, conditioning.text_mask)
         shift, scale = self.final_modulation(c)[:, None].chunk(2, dim=-1)
         out = self.final(modulate(self.final_norm(tokens), shift, scale))  # (B, N, n_mels * patch)
         clean = out.reshape(b, n, mels, cfg.mel_patch).permute(0, 2, 1, 3).reshape(b, mels, frames)

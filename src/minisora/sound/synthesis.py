@@ -116,11 +116,12 @@ def sample_mel(model: SoundDiT, noise: torch.Tensor, video: VideoCondition, text
     videos = video.doubled()
     times = sampling_times(steps, model.config.time_shift)
     x = noise.clone()
+    conditioning = model.condition(x.shape[-1], videos, both, texts, masks)  # the same at every step
     for i in range(steps):
         t = float(times[i])
         if k:
             x[..., :k] = (1 - t) * known + t * noise[..., :k]
-        v_cond, v_uncond = model(torch.cat([x, x]), torch.full((2,), t), videos, both, texts, masks).chunk(2)
+        v_cond, v_uncond = model(torch.cat([x, x]), torch.full((2,), t), conditioning=conditioning).chunk(2)
         x = euler_step(x, cfg_velocity(v_cond, v_uncond, scale), t - float(times[i + 1]))
     if k:
         x[..., :k] = known
