@@ -70,7 +70,7 @@ def locked_phases(magnitude: torch.Tensor, hop: int, n_fft: int, sample_rate: in
 
 
 def _peak_plan(mag: np.ndarray, hop: int, n_fft: int, sample_rate: int
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """For magnitudes (bins, T): each bin's nearest spectral peak (bins, T) (the lower on a tie),
     the phase advance of the peak's frequency over a hop (bins, T), the alternation by pi
     across the peak (bins, T), and which frames have a peak (T,)."""
@@ -105,7 +105,7 @@ def griffin_lim(mel: torch.Tensor, samples: int, config: MelConfig | None = None
     With the locked start, a long input goes in blocks of `block_seconds`, each with a margin
     on both sides wider than the iterations can reach (each STFT round couples frames within
     n_fft / hop of each other), its phases started from where the block before left them: the
-    result equals one pass over the whole (to rounding), in memory that does not grow."""
+    result is that of one pass over the whole, bit for bit, in memory that does not grow."""
     config = config or MelConfig()
     if config.hop % upsample:
         raise ValueError(f"upsample {upsample} must divide the hop {config.hop}")
