@@ -190,7 +190,7 @@ class _Simulator:
                 gap = sign * (wall - x) - h
                 if gap < -h:  # started outside the walls: let it come in
                     continue
-                tau = max(gap, 0.0) / abs(vx)
+                tau = float(max(gap, 0.0)) / abs(float(vx))  # Python floats: a vx near 0 gives inf, no warning
                 if tau <= horizon and (best is None or tau < best[0]):
                     best = (tau, which)
         return best
