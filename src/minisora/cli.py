@@ -260,7 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     vae.set_defaults(handler=cmd_train_vae)
 
     tr = sub.add_parser("train", help="train (or resume) the world model; torchrun for several processes")
-    tr.add_argument("--latents", type=Path, required=True, help="latent shards (made from --world if missing)")
+    tr.add_argument("--latents", type=Path, required=True,
+                    help="latent shards (made from --world if missing); several: DIR1,DIR2 (made alike)")
     tr.add_argument("--out", default=None, help="run folder; an existing run resumes (default runs/world-s)")
     tr.add_argument("--world", type=Path, default=None, help="a `minisora world make` folder to encode")
     tr.add_argument("--vae", type=Path, default=None, help="autoencoder weights (default: the packaged ones)")

@@ -150,3 +150,20 @@ def test_bf16_autocast_training_runs(tiny_latents, tmp_path):
     records = Trainer(tiny_config(tiny_latents, tmp_path / "run", steps=3, bf16=True)).run()
     assert all(torch.isfinite(torch.tensor(r["loss"])) for r in records)
     assert all(p.dtype == torch.float32 for p in Trainer(tiny_config(tiny_latents, tmp_path / "run")).model.parameters())
+
+
+def test_several_latent_folders_train_together(latents_factory, tmp_path):
+    """--latents a,b: the clips of both folders (in order) and both text caches; folders made
+    with another latent width are refused with what differs."""
+    a = latents_factory(tmp_path / "a", n=6, seed=0)
+    b = latents_factory(tmp_path / "b", n=3, seed=1)
+    clips, text, manifest = load_latents(f"{a},{b}")
+    only_a, _, _ = load_latents(a)
+    assert len(clips) == 9 and manifest["clips"] == 9 and manifest["folders"] == [str(a), str(b)]
+    assert torch.equal(clips[0].latent, only_a[0].latent)
+    assert torch.equal(clips[6].latent, load_latents(b)[0][0].latent)
+    assert "caption 2" in text and "" in text
+    Trainer(tiny_config(f"{a},{b}", tmp_path / "run", steps=2)).run()  # a step draws from both
+    wide = latents_factory(tmp_path / "wide", n=2, channels=8)
+    with pytest.raises(ValueError, match="latent_channels"):
+        load_latents(f"{a},{wide}")

@@ -133,7 +133,14 @@ def _encode_items(vae: torch.nn.Module, items: Iterator[dict[str, Any]], batch_s
 
 def ensure_latents(latents: str | Path, world: str | Path | None = None, vae: str | Path | None = None,
                    text_encoder: str = "", progress: bool = True) -> Path:
-    """The latent folder, encoding the world folder into it first if it is missing or unfinished."""
+    """The latent folder, encoding the world folder into it first if it is missing or unfinished.
+    Several folders ("a,b") must all be complete already."""
+    if len(latent_folders(latents)) > 1:
+        if world is not None:
+            raise ValueError("--world encodes into one latent folder: give a single --latents with it")
+        for folder in latent_folders(latents):
+            read_manifest(folder)  # raises with what to do
+        return Path(latents)
     latents = Path(latents)
     manifest = latents / MANIFEST
     if manifest.is_file() and json.loads(manifest.read_text()).get("complete"):
@@ -165,12 +172,50 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def load_latents(folder: str | Path) -> tuple[list[LatentClip], EmbeddingCache, dict[str, Any]]:
-    """All clips of a latent folder (in memory), the text cache and the manifest."""
-    folder = Path(folder)
-    manifest = read_manifest(folder)
-    clips = [clip for shard in manifest["shards"] for clip in read_shard(folder / shard)]
-    return clips, EmbeddingCache.load(folder / TEXT_CACHE), manifest
+# what latent folders trained on together must agree on (and the autoencoder's latent space)
+SAME_LATENT_SPACE = ("latent_channels", "text_dim", "text_encoder")
+
+
+def _latent_space(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The autoencoder settings that fix what the latents mean (a decoder fine-tune keeps them)."""
+    from minisora.autoencoder.config import VAEConfig
+
+    recorded = manifest.get("vae_config")
+    return VAEConfig.from_dict(recorded).latent_space() if recorded else None
+
+
+def latent_folders(latents: str | Path) -> list[Path]:
+    """The folders named by `latents`: one folder, or several separated by commas ("a,b")."""
+    return [Path(part) for part in str(latents).split(",") if part]
+
+
+def load_latents(latents: str | Path) -> tuple[list[LatentClip], EmbeddingCache, dict[str, Any]]:
+    """All clips of one latent folder, or of several ("a,b") made with the same autoencoder and
+    text encoder (in memory, in the order given), the text cache and the (first) manifest."""
+    folders = latent_folders(latents)
+    if not folders:
+        raise ValueError("no latent folder given: pass --latents DIR (or DIR1,DIR2)")
+    clips, cache, first = [], None, None
+    for folder in folders:
+        manifest = read_manifest(folder)
+        if first is None:
+            first = manifest
+        else:
+            differ = [k for k in SAME_LATENT_SPACE if manifest.get(k) != first.get(k)]
+            differ += ["the autoencoder's latent space"] if _latent_space(manifest) != _latent_space(first) else []
+            if differ:
+                raise ValueError(f"{folder} was made differently from {folders[0]} ({', '.join(differ)}): "
+                                 "latent folders trained together need the same autoencoder and text encoder")
+        clips += [clip for shard in manifest["shards"] for clip in read_shard(folder / shard)]
+        text = EmbeddingCache.load(folder / TEXT_CACHE)
+        if cache is None:
+            cache = text
+        else:
+            cache.entries.update(text.entries)
+    merged = dict(first)
+    if len(folders) > 1:
+        merged["clips"], merged["folders"] = len(clips), [str(f) for f in folders]
+    return clips, cache, merged
 
 
 def _write_manifest(folder: Path, data: dict[str, Any]) -> None:
