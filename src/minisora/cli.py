@@ -21,6 +21,23 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def parse_condition_modes(text: str) -> dict[str, float]:
+    """`none=0.6,first=0.4` -> {"none": 0.6, "first": 0.4}; the config checks the names."""
+    modes = {}
+    for part in text.split(","):
+        name, eq, value = part.partition("=")
+        try:
+            share = float(value)
+        except ValueError:
+            share = -1.0
+        if not eq or not name.strip() or share < 0:
+            raise argparse.ArgumentTypeError(
+                f"conditioning mix {text!r}: write MODE=SHARE pairs joined by commas, "
+                "e.g. none=0.6,first=0.4, with shares >= 0")
+        modes[name.strip()] = share
+    return modes
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from minisora.server.config import Limits, ServeConfig
     from minisora.server.serve import serve
@@ -275,6 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--tokens-per-batch", type=int, default=None, help="sets every bucket's batch size")
     tr.add_argument("--video-frames", type=int, nargs="+", default=None, help="latent frames per video bucket")
     tr.add_argument("--image-share", type=float, default=None, help="share of one-frame image batches")
+    tr.add_argument("--per-frame-noise", type=float, default=None,
+                    help="share of clips whose frames draw their own noise level (default 0.5)")
+    tr.add_argument("--condition-modes", type=parse_condition_modes, default=None,
+                    help="the whole mix of conditioning masks, e.g. none=0.6,first=0.15,first_k=0.1,"
+                         "last=0.05,first_last=0.05,random=0.05 (modes left out get none)")
     tr.add_argument("--checkpoint-every", type=int, default=None)
     tr.add_argument("--log-every", type=int, default=None)
     tr.add_argument("--seed", type=int, default=None)

@@ -68,6 +68,23 @@ def test_condition_modes():
         condition_mask("middle", 5, g)
 
 
+def test_cli_sets_the_noise_share_and_the_mask_mix():
+    from minisora.cli import build_parser
+    from minisora.train.config import train_config_from_args
+
+    args = build_parser().parse_args(["train", "--latents", "x", "--per-frame-noise", "0.25",
+                                      "--condition-modes", "none=0.7,first_last=0.3"])
+    cfg = train_config_from_args(vars(args)).validate()
+    assert cfg.per_frame_noise == 0.25 and cfg.condition_modes == {"none": 0.7, "first_last": 0.3}
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--latents", "x", "--condition-modes", "none:0.7"])
+    with pytest.raises(ValueError, match="unknown"):
+        train_config_from_args(vars(build_parser().parse_args(
+            ["train", "--latents", "x", "--condition-modes", "middle=1"]))).validate()
+    with pytest.raises(ValueError, match="per_frame_noise"):
+        TrainConfig(latents="x", per_frame_noise=1.5).validate()
+
+
 def test_learning_rate_warmup():
     cfg = TrainConfig(latents="x", lr=1.0, warmup=4)
     assert [learning_rate(s, cfg) for s in range(6)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]

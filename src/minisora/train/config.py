@@ -60,6 +60,8 @@ class TrainConfig:
         if unknown or sum(self.condition_modes.values()) <= 0:
             raise ValueError(f"condition modes {sorted(unknown)} unknown or all zero; known: "
                              f"{', '.join(CONDITION_MODES)}")
+        if not 0 <= self.per_frame_noise <= 1:
+            raise ValueError(f"per_frame_noise {self.per_frame_noise}: a share, give 0 to 1")
         if any(f < 1 for f in self.video_frames):
             raise ValueError(f"video_frames {self.video_frames}: latent frame counts must be >= 1")
         return self
