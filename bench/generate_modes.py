@@ -12,7 +12,11 @@ that generate() wrote (watermarked, H.264), and the world analyzer finds the obj
     loop             seam / motion: the last->first frame change over the median frame change
                      (goal <= 1.5: the seam is as smooth as any other frame pair)
     connect          arrival / motion: the change from the last generated frame into the second
-                     clip's first, over the median change inside the transition (goal <= 1.5)
+                     clip's first, over the median change inside the transition (goal <= 1.5).
+                     Two scenes: three red balls into a blue square, which no world clip does
+                     (a cut, whatever the model makes). One scene: a 4 s render with its middle
+                     second cut out and made again, scored also against the cut-out frames
+                     (PSNR) and by the frames that keep the scene's objects.
     edit             share of frames whose object colours follow the new prompt's
 """
 
@@ -90,12 +94,28 @@ def run_modes(model, folder: Path, steps: int) -> list[tuple[str, str, float, st
     frames = read_video(result.path, with_audio=False).frames
     bridge = frames[given - 1:given + 16]  # A's last frame, the transition, B's first frame
     arrival = np.abs(bridge[-1].astype(np.float32) - bridge[-2].astype(np.float32)).mean()
-    rows.append(("connect", "arrival change / median change", arrival / max(np.median(change(bridge)), 1e-6), "<= 1.5"))
+    rows.append(("connect", "two scenes: arrival / median change", arrival / max(np.median(change(bridge)), 1e-6), "<= 1.5"))
+    rows += connect_one_scene(model, folder, options)
 
     edited = "three green balls bounce to the right"
     out = generate(model, edited, folder / "edit.mp4", edit=clip_path, strength=0.6, **options).path
     rows.append(("edit", "frames with three green balls", share_like(colours(out), Counter({"green": 3})), "high"))
     return rows
+
+
+def connect_one_scene(model, folder: Path, options: dict) -> list[tuple[str, str, float, str]]:
+    """Frames 0-24 and 40-63 of one 4 s render given; the 15 frames between them made again."""
+    whole = render_clip(parse_prompt(SCENE, width=64, height=64, fps=16, duration=4.0, seed=2)).frames
+    first = write_mp4(folder / "one-a.mp4", whole[:25], 16)
+    second = write_mp4(folder / "one-b.mp4", whole[40:], 16)
+    result = generate(model, SCENE, folder / "one.mp4", connect=(first, second), seconds=1, **options)
+    frames = read_video(result.path, with_audio=False).frames
+    bridge = frames[24:41]  # A's last frame, the 15 made, B's first frame
+    arrival = np.abs(bridge[-1].astype(np.float32) - bridge[-2].astype(np.float32)).mean()
+    per = colours(result.path)
+    return [("connect", "one scene: arrival / median change", arrival / max(np.median(change(bridge)), 1e-6), "<= 1.5"),
+            ("connect", "one scene: made frames PSNR dB vs cut", psnr(frames[25:40], whole[25:40]), ""),
+            ("connect", "one scene: made frames with its objects", share_like(per[25:40], per[24]), "high")]
 
 
 def main() -> None:

@@ -215,6 +215,10 @@ def test_sound_hook_muxes_what_the_sound_model_returns(world, tmp_path):
     assert probe(g.path).has_audio
     silent = generate(world, PROMPT, tmp_path / "q.mp4", seconds=1, sound=None, **FAST)
     assert not probe(silent.path).has_audio
+    assert not probe(generate(world, PROMPT, tmp_path / "f.mp4", seconds=1, sound=False, **FAST).path).has_audio
+    with pytest.raises(TypeError, match="SoundModel"):
+        generate(world, PROMPT, tmp_path / "bad.mp4", seconds=1, sound=3, **FAST)
+    assert not (tmp_path / "bad.mp4").exists()
 
 
 def test_chunk_frames_are_the_decode_of_its_latents(world, tmp_path, clip_file):

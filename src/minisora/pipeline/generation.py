@@ -80,12 +80,12 @@ class _Raw:
 
 def generate(model: str | Path | WorldModel | None, prompt: str | GenerateConfig, out: str | Path, *,
              vae: str | Path | None = None, progress: Progress | None = None,
-             on_note: Callable[[str], None] | None = None, sound: SoundModel | str | None = "default",
+             on_note: Callable[[str], None] | None = None, sound: SoundModel | str | bool | None = "default",
              **options: Any) -> Generation:
     """Generate a video into `out`. `model`: a loaded WorldModel, a model folder, or None for the
     shipped default. `prompt`: the prompt (with GenerateConfig fields as keyword options), or a
     whole GenerateConfig. `sound`: "default" (the shipped sound model, if installed), a
-    SoundModel, or None for a silent video."""
+    SoundModel, or None (or False) for a silent video."""
     config = prompt if isinstance(prompt, GenerateConfig) else GenerateConfig(prompt=prompt, **options)
     notes: list[str] = []
 
@@ -264,11 +264,17 @@ def assemble(made: Made, fps: int) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def sound_for(sound: SoundModel | str | None, world: WorldModel, note: Callable[[str], None]
+def sound_for(sound: SoundModel | str | bool | None, world: WorldModel, note: Callable[[str], None]
               ) -> SoundModel | None:
     """The sound model to call: the one given, none, or for "default" the shipped one (issue 9),
     sharing the world model's text encoder when it is the same packaged MiniLM."""
+    if sound is False or sound is None:
+        return None
+    if sound is True:
+        sound = "default"
     if not isinstance(sound, str):
+        if not callable(sound):
+            raise TypeError(f"sound={sound!r}: pass 'default', a SoundModel, or None for silence")
         return sound
     if sound != "default":
         raise ValueError(f"sound={sound!r}: pass 'default', a SoundModel, or None for silence")
