@@ -21,6 +21,15 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def parse_interval(text: str) -> tuple[float, float]:
+    """`0.2,0.85` -> (0.2, 0.85); GenerateConfig checks the range."""
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"interval {text!r} must look like 0.2,0.85 (LO,HI)") from None
+    return lo, hi
+
+
 def parse_condition_modes(text: str) -> dict[str, float]:
     """`none=0.6,first=0.4` -> {"none": 0.6, "first": 0.4}; the config checks the names."""
     modes = {}
@@ -128,7 +137,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if not args.prompt:
             raise CommandError("scoring a file needs the prompt it was made from: --prompt '...'")
         return evaluate_file(args.video, args.prompt, args.out)
-    report = evaluate_suites(args.model, args.suite, args.seeds, args.out or Path("eval_out"), args.first_seed)
+    sampling = {k: v for k, v in (("steps", args.steps), ("cfg", args.cfg),
+                                  ("guidance_interval", args.guidance_interval)) if v is not None}
+    if sampling and (args.model == "render" or str(args.model).startswith("autoencoder")):
+        raise CommandError(f"--steps, --cfg and --guidance-interval set how a model samples; "
+                           f"--model {args.model} renders (give a model folder)")
+    report = evaluate_suites(args.model, args.suite, args.seeds, args.out or Path("eval_out"), args.first_seed,
+                             sampling)
     print(f"wrote {report}")
     return 0
 
@@ -152,7 +167,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     config = GenerateConfig(
         prompt=args.prompt, negative=args.negative, seconds=args.seconds, size=args.size, fps=args.fps,
-        seed=args.seed, steps=args.steps, cfg=args.cfg, sampler=args.sampler, image=args.image,
+        seed=args.seed, steps=args.steps, cfg=args.cfg, guidance_interval=args.guidance_interval,
+        sampler=args.sampler, image=args.image,
         extend=args.extend, backward=args.backward, loop=args.loop,
         connect=tuple(args.connect) if args.connect else None, edit=args.edit, strength=args.strength,
         format=args.format, refine=not args.no_refine)
@@ -325,6 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--steps", type=int, default=25)
     gen.add_argument("--cfg", type=float, default=5.0, help="guidance scale (1 = none)")
+    gen.add_argument("--guidance-interval", type=parse_interval, default=(0.0, 1.0), metavar="LO,HI",
+                     help="guide only at noise levels t in [LO, HI] (default 0,1: every step)")
     gen.add_argument("--sampler", choices=("euler", "heun"), default="euler")
     gen.add_argument("--negative", default="", help="what guidance steers away from")
     gen.add_argument("--image", type=Path, default=None, help="animate a PNG or JPEG")
@@ -383,6 +401,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--first-seed", type=int, default=0,
                     help="first seed index (e.g. two processes: --seeds 1, and --seeds 1 --first-seed 1)")
     ev.add_argument("--out", type=Path, default=None, help="folder for result.json, report.md, figures")
+    ev.add_argument("--steps", type=int, default=None, help="sampling steps (default: generate's, 25)")
+    ev.add_argument("--cfg", type=float, default=None, help="guidance scale (default: generate's, 5)")
+    ev.add_argument("--guidance-interval", type=parse_interval, default=None, metavar="LO,HI",
+                    help="guide only at noise levels t in [LO, HI] (default: every step)")
     ev.set_defaults(handler=cmd_eval)
     return parser
 

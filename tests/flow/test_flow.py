@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from minisora.flow import (
@@ -140,3 +141,24 @@ def test_guided_denoiser_batches_cond_and_uncond():
     assert calls == [(4, 3)]  # one call, batch 2B, padded to the longer caption
     assert torch.allclose(v, torch.full_like(v, 4 + 4.0 * (9 - 4)))
     assert math.isclose(float(guided_denoiser(model, text, mask, null, null_mask, 1.0)(x, t)[0]), 9.0)
+
+
+def test_guidance_interval_guides_only_inside_it():
+    """Outside [lo, hi] a step is the conditional model alone (one call of batch B)."""
+    calls = []
+
+    def model(x, t, text, mask):
+        calls.append(x.shape[0])
+        return x * text.sum(dim=(1, 2))[:, None, None, None, None]
+
+    x = torch.ones(1, 1, 2, 1, 1)
+    text, mask = torch.full((1, 1, 1), 3.0), torch.ones(1, 1, dtype=torch.bool)
+    null, null_mask = torch.ones(1, 1, 1), torch.ones(1, 1, dtype=torch.bool)
+    guided = guided_denoiser(model, text, mask, null, null_mask, 2.0, interval=(0.2, 0.8))
+    # the frames being made decide: a clean (t = 0) conditioning frame beside them does not
+    assert float(guided(x, torch.tensor([[0.0, 0.5]]))[0, 0, 0]) == 1 + 2 * (3 - 1)
+    assert float(guided(x, torch.tensor([[0.0, 0.9]]))[0, 0, 0]) == 3.0
+    assert float(guided(x, torch.tensor([[0.0, 0.1]]))[0, 0, 0]) == 3.0
+    assert calls == [2, 1, 1]
+    with pytest.raises(ValueError, match="guidance interval"):
+        guided_denoiser(model, text, mask, null, null_mask, 2.0, interval=(0.8, 0.2))

@@ -33,6 +33,8 @@ PROMPT = "a red ball bounces"
     ({"edit": "b.mp4", "seconds": 2}, "drop --seconds"),
     ({"edit": "b.mp4", "strength": 1.5}, "(0, 1]"),
     ({"format": "avi"}, "choose from"),
+    ({"guidance_interval": (0.9, 0.2)}, "--guidance-interval"),
+    ({"guidance_interval": (0.0, 1.5)}, "0 <= LO < HI <= 1"),
 ])
 def test_contradictory_or_out_of_range_settings(options, message):
     with pytest.raises(GenerationError, match=message.replace("(", r"\(").replace("]", r"\]")):

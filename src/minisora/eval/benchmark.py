@@ -31,6 +31,7 @@ class EvalConfig:
     seeds: int = 1
     out: Path = Path("eval_out")
     first_seed: int = 0  # seed indices first_seed .. first_seed + seeds - 1 (two runs can split them)
+    sampling: dict[str, Any] = field(default_factory=dict)  # generate() options: steps, cfg, guidance_interval
 
 
 @dataclass
@@ -62,9 +63,9 @@ def case_seed(case: Case, index: int) -> int:
     return 1_000_000 + zlib.crc32(f"{case.suite}/{case.prompt}".encode()) % 1_000_000 * 16 + index
 
 
-def make_video(model, case: Case, seed: int, path: Path) -> Path:
+def make_video(model, case: Case, seed: int, path: Path, sampling: dict[str, Any] | None = None) -> Path:
     """Write the video for one case: a ground-truth render (through the autoencoder when `model`
-    is one), or a loaded world model's generation."""
+    is one), or a loaded world model's generation (with `sampling`'s generate() options)."""
     from minisora.autoencoder import VideoVAE
 
     if model == "render" or isinstance(model, VideoVAE):
@@ -80,7 +81,8 @@ def make_video(model, case: Case, seed: int, path: Path) -> Path:
         return save_video(path, frames, clip.fps, clip.audio, info=info, fmt="mp4").path
     from minisora.pipeline import generate
 
-    return generate(model, case.prompt, path, seconds=case.seconds, size=case.size, seed=seed).path
+    return generate(model, case.prompt, path, seconds=case.seconds, size=case.size, seed=seed,
+                    **(sampling or {})).path
 
 
 def _round_trip(vae, frames):
@@ -162,7 +164,7 @@ def run_eval(config: EvalConfig, log=print) -> list[CaseResult]:
             start = time.time()
             seed = case_seed(case, index)
             name = f"{case.suite}_{_slug(case.prompt)}_s{index}.mp4"
-            video = make_video(model, case, seed, videos / name)
+            video = make_video(model, case, seed, videos / name, config.sampling)
             verdicts, analysis = score_video(video, case.prompt, case.seconds)
             results.append(CaseResult(case, seed, video, verdicts, analysis))
             passed = sum(v.passed for v in verdicts)

@@ -10,12 +10,16 @@ from minisora.eval.quality import distribution_metrics
 from minisora.eval.report import write_report
 
 
-def evaluate_suites(model: str, suite: str, seeds: int, out: Path, first_seed: int = 0) -> Path:
-    """Generate and score every case, then write result.json, report.md and figures to `out`."""
-    config = EvalConfig(model=model, suite=suite, seeds=seeds, out=Path(out), first_seed=first_seed)
+def evaluate_suites(model: str, suite: str, seeds: int, out: Path, first_seed: int = 0,
+                    sampling: dict | None = None) -> Path:
+    """Generate and score every case, then write result.json, report.md and figures to `out`.
+    `sampling`: generate() options (steps, cfg, guidance_interval) for a model's videos."""
+    config = EvalConfig(model=model, suite=suite, seeds=seeds, out=Path(out), first_seed=first_seed,
+                        sampling=dict(sampling or {}))
     results = run_eval(config)
     extra = {
-        "distribution": distribution_metrics([r.video for r in results], [r.case for r in results])
+        "distribution": distribution_metrics([r.video for r in results], [r.case for r in results]),
+        "sampling": config.sampling,
     }
     return write_report(results, config.out, model, extra)
 

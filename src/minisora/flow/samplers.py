@@ -69,12 +69,23 @@ def _with_context_noise(denoiser: Denoiser, x_start: torch.Tensor, cond_mask: to
 
 
 def guided_denoiser(model: torch.nn.Module, text: torch.Tensor, text_mask: torch.Tensor,
-                    null_text: torch.Tensor, null_mask: torch.Tensor, scale: float) -> Denoiser:
+                    null_text: torch.Tensor, null_mask: torch.Tensor, scale: float,
+                    interval: tuple[float, float] = (0.0, 1.0)) -> Denoiser:
     """v(x, t) with classifier-free guidance: one batched call over [cond; uncond] (batch 2B).
 
-    text (B, L, D) / text_mask (B, L); null_text (1 or B, L0, D) / null_mask: the empty caption."""
+    text (B, L, D) / text_mask (B, L); null_text (1 or B, L0, D) / null_mask: the empty caption.
+    Guidance in a limited interval (Kynkaanniemi et al. 2024): only at steps whose noise level
+    (the largest t of the frames being made) lies in [lo, hi]; the other steps call the
+    conditional model alone, at half the cost."""
+    lo, hi = interval
+    if not 0.0 <= lo < hi <= 1.0:
+        raise ValueError(f"guidance interval [{lo:g}, {hi:g}]: need 0 <= lo < hi <= 1")
+
+    def conditional(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return model(x, t, text, text_mask)
+
     if scale == 1.0:
-        return lambda x, t: model(x, t, text, text_mask)
+        return conditional
     b = text.shape[0]
     null_text, null_mask = null_text.expand(b, -1, -1), null_mask.expand(b, -1)
     length = max(text.shape[1], null_text.shape[1])
@@ -82,6 +93,8 @@ def guided_denoiser(model: torch.nn.Module, text: torch.Tensor, text_mask: torch
     masks = torch.cat([_pad(text_mask, length), _pad(null_mask, length)])
 
     def guided(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        if not lo <= float(t.max()) <= hi:
+            return conditional(x, t)
         v_cond, v_uncond = model(torch.cat([x, x]), torch.cat([t, t]), texts, masks).chunk(2)
         return cfg_velocity(v_cond, v_uncond, scale)
 

@@ -142,7 +142,8 @@ def evaluations(times: torch.Tensor, sampler: str) -> int:
 def run_chunk(model: WorldModel, plan: ChunkPlan, inputs: ChunkInputs, text: TextCondition,
               size: tuple[int, int], *, steps: int, cfg: float, sampler: str, generator: torch.Generator,
               context_noise: float = 0.0, strength: float | None = None, bf16: bool = False,
-              keep_latents: bool = False, on_eval: OnEval | None = None) -> ChunkResult:
+              keep_latents: bool = False, on_eval: OnEval | None = None,
+              guidance_interval: tuple[float, float] = (0.0, 1.0)) -> ChunkResult:
     """Sample one chunk of frames of size (W, H) and decode its new frames."""
     cfg_dit = model.dit.config
     channels = cfg_dit.latent_channels
@@ -158,7 +159,7 @@ def run_chunk(model: WorldModel, plan: ChunkPlan, inputs: ChunkInputs, text: Tex
     mask = plan.mask()
     times = plan_times(model, plan, size, steps, strength)
     denoiser = _counted(_autocast(guided_denoiser(model.dit, text.tokens, text.mask, text.null_tokens,
-                                                  text.null_mask, cfg), bf16), on_eval)
+                                                  text.null_mask, cfg, guidance_interval), bf16), on_eval)
     latents = sample(denoiser, x_start, times, cond_latents=cond, cond_mask=mask[None], method=sampler,
                      context_noise=context_noise if inputs.generated_context else 0.0, generator=generator)
     pixels = model.vae.decode(latents[:, :, :b1])  # (1, 3, frames, H, W); causal: `after` changes nothing

@@ -37,6 +37,7 @@ class GenerateConfig:
     seed: int = 0
     steps: int = 25
     cfg: float = 5.0  # classifier-free guidance scale; 1 = no guidance
+    guidance_interval: tuple[float, float] = (0.0, 1.0)  # guide only at noise levels t in [lo, hi]
     sampler: str = "euler"
     image: Path | None = None  # image-to-video: a PNG or JPEG
     extend: Path | None = None  # a clip to continue
@@ -117,6 +118,10 @@ class GenerateConfig:
             problems.append(f"--seed {self.seed}: use a non-negative integer")
         if self.steps < 1 or self.steps > 1000:
             problems.append(f"--steps {self.steps}: use 1 to 1000 sampling steps (25 is the default)")
+        lo, hi = self.guidance_interval
+        if not 0 <= lo < hi <= 1:
+            problems.append(f"--guidance-interval {lo:g},{hi:g}: give LO,HI with 0 <= LO < HI <= 1 "
+                            "(guidance at noise levels from LO to HI)")
         if self.cfg < 0:
             problems.append(f"--cfg {self.cfg:g}: the guidance scale must be >= 0 (1 = no guidance)")
         if self.sampler not in SAMPLERS:

@@ -232,7 +232,8 @@ def chunk_runner(world: WorldModel, config: GenerateConfig, text: TextCondition,
         return run_chunk(world, plan, inputs, text, size, steps=config.steps, cfg=config.cfg,
                          sampler=config.sampler, generator=torch.Generator().manual_seed(seed),
                          context_noise=config.context_noise, strength=strength, bf16=config.bf16,
-                         keep_latents=config.keep_latents, on_eval=on_eval)
+                         keep_latents=config.keep_latents, on_eval=on_eval,
+                         guidance_interval=config.guidance_interval)
 
     return run
 
@@ -306,6 +307,9 @@ def save(out: Path, fmt: str, frames: np.ndarray, fps: int, audio: np.ndarray | 
     settings = {k: v for k, v in asdict(config).items() if k not in ("prompt", "keep_latents")}
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in settings.items()}
     settings["connect"] = [str(p) for p in config.connect] if config.connect else None
+    # as the CLI writes them: the manifest's CBOR turns a list of small ints into bytes
+    settings["size"] = "x".join(map(str, config.size)) if config.size else None
+    settings["guidance_interval"] = ",".join(f"{v:g}" for v in config.guidance_interval)
     info = ProvenanceInfo(model_name=world.name, model_version=__version__, prompt=caption, seed=config.seed,
                           steps=config.steps, parameters={"mode": config.mode, "user_prompt": config.prompt,
                                                           "width": frames.shape[2], "height": frames.shape[1],
