@@ -63,8 +63,9 @@ def share_like(per_frame: list[Counter], reference: Counter) -> float:
     return float(np.mean([c == reference for c in per_frame])) if per_frame else 0.0
 
 
-def run_modes(model, folder: Path, steps: int) -> list[tuple[str, str, float, str]]:
-    options = {"steps": steps, "cfg": 5.0, "seed": 0, "size": (64, 64)}
+def run_modes(model, folder: Path, steps: int, interval: tuple[float, float] = (0.0, 1.0)
+              ) -> list[tuple[str, str, float, str]]:
+    options = {"steps": steps, "cfg": 5.0, "seed": 0, "size": (64, 64), "guidance_interval": interval}
     clip_path, clip = render(SCENE, folder, "scene.mp4")
     image_path = folder / "first.png"
     from minisora.media import write_png_frames
@@ -124,6 +125,7 @@ def main() -> None:
     parser.add_argument("--random", action="store_true", help="world-s with random weights (plumbing only)")
     parser.add_argument("--steps", type=int, default=25)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--guidance-interval", default="0,1", help="LO,HI: guide only at t in [LO, HI]")
     args = parser.parse_args()
     import torch
 
@@ -132,9 +134,11 @@ def main() -> None:
     model = random_world_s() if args.random else load_world_model(args.model)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
-        rows = run_modes(model, Path(folder), args.steps)
+        interval = tuple(float(v) for v in args.guidance_interval.split(","))
+        rows = run_modes(model, Path(folder), args.steps, interval)
     weights = "RANDOM weights: the scores say nothing about quality" if args.random else str(model.folder)
-    print(f"prompting modes, 64x64 16 fps world clips, {args.steps} steps, guidance 5 ({weights}); "
+    print(f"prompting modes, 64x64 16 fps world clips, {args.steps} steps, guidance 5 at t in "
+          f"[{args.guidance_interval}] ({weights}); "
           f"{time.perf_counter() - started:.0f} s in all")
     print(f"{'mode':<16} {'measure':<40} {'value':>8}  goal")
     for mode, measure, value, goal in rows:
