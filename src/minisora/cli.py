@@ -122,11 +122,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     from minisora.train.loop import train
     from minisora.train.shards import ensure_latents
 
+    config = None if args.steps == 0 else train_config_from_args(vars(args)).validate()  # before encoding
     ensure_latents(args.latents, args.world, args.vae, args.text_encoder or "", progress=not args.no_progress)
-    if args.steps == 0:
+    if config is None:
         print(f"latents ready in {args.latents}")
         return 0
-    print(f"run folder: {train(train_config_from_args(vars(args)))}")
+    print(f"run folder: {train(config)}")
     return 0
 
 
@@ -416,8 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as exc:
         print(f"minisora: error: {exc}", file=sys.stderr)
         return 2
-    except ValueError as exc:  # SpecError, MediaError, PromptError: messages written for users
-        print(f"minisora: error: {exc}", file=sys.stderr)
+    except (ValueError, FileNotFoundError) as exc:  # SpecError, MediaError, PromptError, missing
+        print(f"minisora: error: {exc}", file=sys.stderr)  # weights or shards: written for users
         return 2
     except KeyboardInterrupt:
         print("minisora: interrupted", file=sys.stderr)

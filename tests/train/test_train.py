@@ -85,6 +85,19 @@ def test_cli_sets_the_noise_share_and_the_mask_mix():
         TrainConfig(latents="x", per_frame_noise=1.5).validate()
 
 
+def test_train_cli_checks_its_settings_before_encoding(tmp_path, capsys):
+    """A bad setting is reported before the (long) latent encode; a missing folder is one line."""
+    from minisora.cli import main
+
+    missing = str(tmp_path / "nowhere")
+    assert main(["train", "--latents", missing, "--condition-modes", "middle=1"]) == 2
+    assert "condition modes ['middle'] unknown" in capsys.readouterr().err
+    assert main(["train", "--latents", missing]) == 2
+    err = capsys.readouterr().err
+    assert "no latent shards here" in err and "Traceback" not in err
+    assert not (tmp_path / "nowhere").exists()
+
+
 def test_learning_rate_warmup():
     cfg = TrainConfig(latents="x", lr=1.0, warmup=4)
     assert [learning_rate(s, cfg) for s in range(6)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
