@@ -134,7 +134,9 @@ def main() -> None:
     model = random_world_s() if args.random else load_world_model(args.model)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
-        interval = tuple(float(v) for v in args.guidance_interval.split(","))
+        from minisora.cli import parse_interval
+
+        interval = parse_interval(args.guidance_interval)
         rows = run_modes(model, Path(folder), args.steps, interval)
     weights = "RANDOM weights: the scores say nothing about quality" if args.random else str(model.folder)
     print(f"prompting modes, 64x64 16 fps world clips, {args.steps} steps, guidance 5 at t in "

@@ -132,17 +132,19 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from minisora.eval.benchmark import renders
     from minisora.eval.run import evaluate_file, evaluate_suites
 
+    sampling = {k: v for k, v in (("steps", args.steps), ("cfg", args.cfg),
+                                  ("guidance_interval", args.guidance_interval)) if v is not None}
+    if sampling and (args.video is not None or renders(str(args.model))):
+        what = "a given video is scored as it is" if args.video is not None else f"--model {args.model} renders"
+        raise CommandError(f"--steps, --cfg and --guidance-interval set how a model samples, but {what} "
+                           "(give a model folder with --model)")
     if args.video is not None:
         if not args.prompt:
             raise CommandError("scoring a file needs the prompt it was made from: --prompt '...'")
         return evaluate_file(args.video, args.prompt, args.out)
-    sampling = {k: v for k, v in (("steps", args.steps), ("cfg", args.cfg),
-                                  ("guidance_interval", args.guidance_interval)) if v is not None}
-    if sampling and (args.model == "render" or str(args.model).startswith("autoencoder")):
-        raise CommandError(f"--steps, --cfg and --guidance-interval set how a model samples; "
-                           f"--model {args.model} renders (give a model folder)")
     report = evaluate_suites(args.model, args.suite, args.seeds, args.out or Path("eval_out"), args.first_seed,
                              sampling)
     print(f"wrote {report}")

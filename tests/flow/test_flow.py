@@ -160,5 +160,9 @@ def test_guidance_interval_guides_only_inside_it():
     assert float(guided(x, torch.tensor([[0.0, 0.9]]))[0, 0, 0]) == 3.0
     assert float(guided(x, torch.tensor([[0.0, 0.1]]))[0, 0, 0]) == 3.0
     assert calls == [2, 1, 1]
+    # conditioning frames noised above the made frames' level (context noise) do not count
+    made = torch.tensor([False, True])
+    late = guided_denoiser(model, text, mask, null, null_mask, 2.0, interval=(0.0, 0.1), made=made)
+    assert float(late(x, torch.tensor([[0.2, 0.05]]))[0, 0, 0]) == 1 + 2 * (3 - 1)
     with pytest.raises(ValueError, match="guidance interval"):
         guided_denoiser(model, text, mask, null, null_mask, 2.0, interval=(0.8, 0.2))

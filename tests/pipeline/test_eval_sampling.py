@@ -21,3 +21,5 @@ def test_benchmark_videos_are_sampled_with_the_options_given(world, tmp_path, ca
         "cfg": 2.0, "guidance_interval": "0.3,0.9", "size": "32x32"}
     assert main(["eval", "--model", "render", "--suite", "camera", "--cfg", "3", "--out", str(tmp_path / "r")]) == 2
     assert "renders" in capsys.readouterr().err
+    assert main(["eval", str(tmp_path / "v.mp4"), "--prompt", "a red ball", "--steps", "3"]) == 2
+    assert "scored as it is" in capsys.readouterr().err

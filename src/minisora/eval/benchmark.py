@@ -115,6 +115,11 @@ def _layout(parse_prompt, case: Case, seed: int):
     raise error
 
 
+def renders(model: str) -> bool:
+    """True for the models that render rather than sample: 'render' and the autoencoders."""
+    return model in ("render", "autoencoder") or model.startswith("autoencoder:")
+
+
 def load_model(model: str):
     """'render', an autoencoder ('autoencoder' for the shipped one, 'autoencoder:WEIGHTS'), or
     the world model in a checkpoint folder (each loaded once for the whole run)."""

@@ -70,13 +70,15 @@ def _with_context_noise(denoiser: Denoiser, x_start: torch.Tensor, cond_mask: to
 
 def guided_denoiser(model: torch.nn.Module, text: torch.Tensor, text_mask: torch.Tensor,
                     null_text: torch.Tensor, null_mask: torch.Tensor, scale: float,
-                    interval: tuple[float, float] = (0.0, 1.0)) -> Denoiser:
+                    interval: tuple[float, float] = (0.0, 1.0), made: torch.Tensor | None = None) -> Denoiser:
     """v(x, t) with classifier-free guidance: one batched call over [cond; uncond] (batch 2B).
 
     text (B, L, D) / text_mask (B, L); null_text (1 or B, L0, D) / null_mask: the empty caption.
-    Guidance in a limited interval (Kynkaanniemi et al. 2024): only at steps whose noise level
-    (the largest t of the frames being made) lies in [lo, hi]; the other steps call the
-    conditional model alone, at half the cost."""
+    Guidance in a limited interval (Kynkaanniemi et al. 2024): only at evaluations whose noise
+    level lies in [lo, hi], the rest call the conditional model alone (batch B, not 2B). The
+    level is the largest t of the frames being made (`made`, (T',) bool; default every frame),
+    so noised conditioning frames do not count. lo and hi are rectified-flow times (t = 1
+    noise), not the paper's EDM sigmas: sigma = t / (1 - t)."""
     lo, hi = interval
     if not 0.0 <= lo < hi <= 1.0:
         raise ValueError(f"guidance interval [{lo:g}, {hi:g}]: need 0 <= lo < hi <= 1")
@@ -93,7 +95,7 @@ def guided_denoiser(model: torch.nn.Module, text: torch.Tensor, text_mask: torch
     masks = torch.cat([_pad(text_mask, length), _pad(null_mask, length)])
 
     def guided(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        if not lo <= float(t.max()) <= hi:
+        if not lo <= float((t if made is None else t[..., made]).max()) <= hi:
             return conditional(x, t)
         v_cond, v_uncond = model(torch.cat([x, x]), torch.cat([t, t]), texts, masks).chunk(2)
         return cfg_velocity(v_cond, v_uncond, scale)

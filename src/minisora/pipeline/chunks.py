@@ -159,7 +159,8 @@ def run_chunk(model: WorldModel, plan: ChunkPlan, inputs: ChunkInputs, text: Tex
     mask = plan.mask()
     times = plan_times(model, plan, size, steps, strength)
     denoiser = _counted(_autocast(guided_denoiser(model.dit, text.tokens, text.mask, text.null_tokens,
-                                                  text.null_mask, cfg, guidance_interval), bf16), on_eval)
+                                                  text.null_mask, cfg, guidance_interval, made=~mask),
+                                  bf16), on_eval)
     latents = sample(denoiser, x_start, times, cond_latents=cond, cond_mask=mask[None], method=sampler,
                      context_noise=context_noise if inputs.generated_context else 0.0, generator=generator)
     pixels = model.vae.decode(latents[:, :, :b1])  # (1, 3, frames, H, W); causal: `after` changes nothing

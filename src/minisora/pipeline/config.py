@@ -118,7 +118,12 @@ class GenerateConfig:
             problems.append(f"--seed {self.seed}: use a non-negative integer")
         if self.steps < 1 or self.steps > 1000:
             problems.append(f"--steps {self.steps}: use 1 to 1000 sampling steps (25 is the default)")
-        lo, hi = self.guidance_interval
+        interval = self.guidance_interval
+        if not (isinstance(interval, (tuple, list)) and len(interval) == 2
+                and all(isinstance(v, (int, float)) for v in interval)):
+            problems.append(f"guidance_interval {interval!r}: give two numbers (LO, HI), e.g. (0.2, 0.85)")
+            interval = (0.0, 1.0)
+        lo, hi = interval
         if not 0 <= lo < hi <= 1:
             problems.append(f"--guidance-interval {lo:g},{hi:g}: give LO,HI with 0 <= LO < HI <= 1 "
                             "(guidance at noise levels from LO to HI)")

@@ -85,7 +85,7 @@ def generate(model: str | Path | WorldModel | None, prompt: str | GenerateConfig
     """Generate a video into `out`. `model`: a loaded WorldModel, a model folder, or None for the
     shipped default. `prompt`: the prompt (with GenerateConfig fields as keyword options), or a
     whole GenerateConfig. `sound`: "default" (the shipped sound model, if installed), a
-    SoundModel, or None (or False) for a silent video."""
+    SoundModel, or None (or False) for a silent video; True means "default"."""
     config = prompt if isinstance(prompt, GenerateConfig) else GenerateConfig(prompt=prompt, **options)
     notes: list[str] = []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -57,11 +58,15 @@ class TrainConfig:
         if not 0 <= self.image_share <= 1 or not 0 <= self.caption_dropout < 1:
             raise ValueError("image_share must be in [0, 1] and caption_dropout in [0, 1)")
         unknown = set(self.condition_modes) - set(CONDITION_MODES)
-        if unknown or sum(self.condition_modes.values()) <= 0:
-            raise ValueError(f"condition modes {sorted(unknown)} unknown or all zero; known: "
+        if unknown:
+            raise ValueError(f"condition modes {sorted(unknown)} unknown (--condition-modes); known: "
                              f"{', '.join(CONDITION_MODES)}")
+        shares = list(self.condition_modes.values())
+        if not all(math.isfinite(v) and v >= 0 for v in shares) or sum(shares) <= 0:
+            raise ValueError(f"condition mode shares {self.condition_modes} (--condition-modes): each must be "
+                             "a finite number >= 0, and at least one above 0")
         if not 0 <= self.per_frame_noise <= 1:
-            raise ValueError(f"per_frame_noise {self.per_frame_noise}: a share, give 0 to 1")
+            raise ValueError(f"per_frame_noise {self.per_frame_noise} (--per-frame-noise): a share, give 0 to 1")
         if any(f < 1 for f in self.video_frames):
             raise ValueError(f"video_frames {self.video_frames}: latent frame counts must be >= 1")
         return self
