@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minisora.cli import parse_interval
 from minisora.eval.analyzer import analyze_file
 from minisora.media import read_video, write_mp4
 from minisora.pipeline import generate, load_world_model
@@ -57,6 +58,12 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 def change(frames: np.ndarray) -> np.ndarray:
     """(T-1,) mean absolute change between consecutive frames."""
     return np.abs(np.diff(frames.astype(np.float32), axis=0)).mean(axis=(1, 2, 3))
+
+
+def arrival(bridge: np.ndarray) -> float:
+    """The change into the bridge's last frame over the median frame change inside it."""
+    last = np.abs(bridge[-1].astype(np.float32) - bridge[-2].astype(np.float32)).mean()
+    return float(last / max(np.median(change(bridge)), 1e-6))
 
 
 def share_like(per_frame: list[Counter], reference: Counter) -> float:
@@ -94,8 +101,7 @@ def run_modes(model, folder: Path, steps: int, interval: tuple[float, float] = (
     result = generate(model, SCENE, folder / "connect.mp4", connect=(clip_path, second_path), seconds=1, **options)
     frames = read_video(result.path, with_audio=False).frames
     bridge = frames[given - 1:given + 16]  # A's last frame, the transition, B's first frame
-    arrival = np.abs(bridge[-1].astype(np.float32) - bridge[-2].astype(np.float32)).mean()
-    rows.append(("connect", "two scenes: arrival / median change", arrival / max(np.median(change(bridge)), 1e-6), "<= 1.5"))
+    rows.append(("connect", "two scenes: arrival / median change", arrival(bridge), "<= 1.5"))
     rows += connect_one_scene(model, folder, options)
 
     edited = "three green balls bounce to the right"
@@ -111,10 +117,8 @@ def connect_one_scene(model, folder: Path, options: dict) -> list[tuple[str, str
     second = write_mp4(folder / "one-b.mp4", whole[40:], 16)
     result = generate(model, SCENE, folder / "one.mp4", connect=(first, second), seconds=1, **options)
     frames = read_video(result.path, with_audio=False).frames
-    bridge = frames[24:41]  # A's last frame, the 15 made, B's first frame
-    arrival = np.abs(bridge[-1].astype(np.float32) - bridge[-2].astype(np.float32)).mean()
     per = colours(result.path)
-    return [("connect", "one scene: arrival / median change", arrival / max(np.median(change(bridge)), 1e-6), "<= 1.5"),
+    return [("connect", "one scene: arrival / median change", arrival(frames[24:41]), "<= 1.5"),  # A's last .. B's first
             ("connect", "one scene: made frames PSNR dB vs cut", psnr(frames[25:40], whole[25:40]), ""),
             ("connect", "one scene: made frames with its objects", share_like(per[25:40], per[24]), "high")]
 
@@ -134,10 +138,7 @@ def main() -> None:
     model = random_world_s() if args.random else load_world_model(args.model)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
-        from minisora.cli import parse_interval
-
-        interval = parse_interval(args.guidance_interval)
-        rows = run_modes(model, Path(folder), args.steps, interval)
+        rows = run_modes(model, Path(folder), args.steps, parse_interval(args.guidance_interval))
     weights = "RANDOM weights: the scores say nothing about quality" if args.random else str(model.folder)
     print(f"prompting modes, 64x64 16 fps world clips, {args.steps} steps, guidance 5 at t in "
           f"[{args.guidance_interval}] ({weights}); "

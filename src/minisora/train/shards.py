@@ -135,10 +135,11 @@ def ensure_latents(latents: str | Path, world: str | Path | None = None, vae: st
                    text_encoder: str = "", progress: bool = True) -> Path:
     """The latent folder, encoding the world folder into it first if it is missing or unfinished.
     Several folders ("a,b") must all be complete already."""
-    if len(latent_folders(latents)) > 1:
+    folders = latent_folders(latents)
+    if len(folders) > 1:
         if world is not None:
             raise ValueError("--world encodes into one latent folder: give a single --latents with it")
-        for folder in latent_folders(latents):
+        for folder in folders:
             read_manifest(folder)  # raises with what to do
         return Path(latents)
     latents = Path(latents)
