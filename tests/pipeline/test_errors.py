@@ -36,6 +36,7 @@ PROMPT = "a red ball bounces"
     ({"guidance_interval": (0.9, 0.2)}, "--guidance-interval"),
     ({"guidance_interval": (0.0, 1.5)}, "0 <= LO < HI <= 1"),
     ({"guidance_interval": (0.2,)}, "give two numbers"),
+    ({"shift": 0.0}, "--shift 0"),
 ])
 def test_contradictory_or_out_of_range_settings(options, message):
     with pytest.raises(GenerationError, match=message.replace("(", r"\(").replace("]", r"\]")):

@@ -31,7 +31,7 @@ class EvalConfig:
     seeds: int = 1
     out: Path = Path("eval_out")
     first_seed: int = 0  # seed indices first_seed .. first_seed + seeds - 1 (two runs can split them)
-    sampling: dict[str, Any] = field(default_factory=dict)  # generate() options: steps, cfg, guidance_interval
+    sampling: dict[str, Any] = field(default_factory=dict)  # generate() options: steps, cfg, shift, guidance_interval
 
 
 @dataclass

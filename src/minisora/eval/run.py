@@ -13,7 +13,7 @@ from minisora.eval.report import write_report
 def evaluate_suites(model: str, suite: str, seeds: int, out: Path, first_seed: int = 0,
                     sampling: dict | None = None) -> Path:
     """Generate and score every case, then write result.json, report.md and figures to `out`.
-    `sampling`: generate() options (steps, cfg, guidance_interval) for a model's videos."""
+    `sampling`: generate() options (steps, cfg, shift, guidance_interval) for a model's videos."""
     config = EvalConfig(model=model, suite=suite, seeds=seeds, out=Path(out), first_seed=first_seed,
                         sampling=dict(sampling or {}))
     results = run_eval(config)

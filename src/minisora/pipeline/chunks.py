@@ -126,11 +126,13 @@ def chunk_times(steps: int, shift: float, strength: float | None) -> torch.Tenso
 
 
 def plan_times(model: WorldModel, plan: ChunkPlan, size: tuple[int, int], steps: int,
-               strength: float | None) -> torch.Tensor:
-    """The chunk's sampling times, shifted for its token count as in training (SD3)."""
-    (pt, ph, pw), f = model.dit.config.patch, model.vae.config.spatial_factor
-    tokens = plan.latents // pt * (size[1] // f // ph) * (size[0] // f // pw)
-    return chunk_times(steps, shift_for_tokens(tokens, model.n_ref_tokens), strength)
+               strength: float | None, shift: float | None = None) -> torch.Tensor:
+    """The chunk's sampling times, shifted for its token count as in training (SD3), or by `shift`."""
+    if shift is None:
+        (pt, ph, pw), f = model.dit.config.patch, model.vae.config.spatial_factor
+        tokens = plan.latents // pt * (size[1] // f // ph) * (size[0] // f // pw)
+        shift = shift_for_tokens(tokens, model.n_ref_tokens)
+    return chunk_times(steps, shift, strength)
 
 
 def evaluations(times: torch.Tensor, sampler: str) -> int:
@@ -143,7 +145,8 @@ def run_chunk(model: WorldModel, plan: ChunkPlan, inputs: ChunkInputs, text: Tex
               size: tuple[int, int], *, steps: int, cfg: float, sampler: str, generator: torch.Generator,
               context_noise: float = 0.0, strength: float | None = None, bf16: bool = False,
               keep_latents: bool = False, on_eval: OnEval | None = None,
-              guidance_interval: tuple[float, float] = (0.0, 1.0)) -> ChunkResult:
+              guidance_interval: tuple[float, float] = (0.0, 1.0),
+              shift: float | None = None) -> ChunkResult:
     """Sample one chunk of frames of size (W, H) and decode its new frames."""
     cfg_dit = model.dit.config
     channels = cfg_dit.latent_channels
@@ -157,7 +160,7 @@ def run_chunk(model: WorldModel, plan: ChunkPlan, inputs: ChunkInputs, text: Tex
     cond = torch.cat([z for z in (before, zeros, after) if z is not None], dim=2)  # (1, C, L, h, w)
     x_start = torch.cat([z for z in (before, new_start, after) if z is not None], dim=2)
     mask = plan.mask()
-    times = plan_times(model, plan, size, steps, strength)
+    times = plan_times(model, plan, size, steps, strength, shift)
     denoiser = _counted(_autocast(guided_denoiser(model.dit, text.tokens, text.mask, text.null_tokens,
                                                   text.null_mask, cfg, guidance_interval, made=~mask),
                                   bf16), on_eval)

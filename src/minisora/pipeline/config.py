@@ -39,6 +39,7 @@ class GenerateConfig:
     cfg: float = 5.0  # classifier-free guidance scale; 1 = no guidance
     guidance_interval: tuple[float, float] = (0.0, 1.0)  # guide only at noise levels t in [lo, hi]
     sampler: str = "euler"
+    shift: float | None = None  # sampling time shift; None: SD3's sqrt(tokens / 256), as in training
     image: Path | None = None  # image-to-video: a PNG or JPEG
     extend: Path | None = None  # a clip to continue
     backward: bool = False  # with extend: generate what came before the clip
@@ -129,6 +130,9 @@ class GenerateConfig:
                             "(guidance at noise levels from LO to HI)")
         if self.cfg < 0:
             problems.append(f"--cfg {self.cfg:g}: the guidance scale must be >= 0 (1 = no guidance)")
+        if self.shift is not None and not 0 < self.shift <= 20:
+            problems.append(f"--shift {self.shift:g}: use a value in (0, 20]; 1 spaces the steps evenly "
+                            "in t, larger values spend more of them at high noise")
         if self.sampler not in SAMPLERS:
             problems.append(f"sampler {self.sampler!r}: choose {' or '.join(SAMPLERS)}")
         if self.strength is not None and not 0 < self.strength <= 1:

@@ -233,7 +233,7 @@ def chunk_runner(world: WorldModel, config: GenerateConfig, text: TextCondition,
                          sampler=config.sampler, generator=torch.Generator().manual_seed(seed),
                          context_noise=config.context_noise, strength=strength, bf16=config.bf16,
                          keep_latents=config.keep_latents, on_eval=on_eval,
-                         guidance_interval=config.guidance_interval)
+                         guidance_interval=config.guidance_interval, shift=config.shift)
 
     return run
 
@@ -246,7 +246,8 @@ def planned_evaluations(world: WorldModel, config: GenerateConfig, sources: Sour
 
     def dry_run(plan: ChunkPlan, inputs: ChunkInputs) -> ChunkResult:
         nonlocal total
-        total += evaluations(plan_times(world, plan, size, config.steps, strength), config.sampler)
+        total += evaluations(plan_times(world, plan, size, config.steps, strength, config.shift),
+                             config.sampler)
         blank = np.zeros((plan.new_frames, size[1], size[0], 3), np.uint8)
         return ChunkResult(plan, blank, plan.mask(), None, 1.0)
 
