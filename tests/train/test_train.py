@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+from minisora.precision import native_bf16
 from minisora.train.buckets import BucketSampler
 from minisora.train.checkpoint import export_weights, list_checkpoints, load_dit
 from minisora.train.config import TrainConfig
@@ -179,8 +180,16 @@ def test_bad_config_says_what_to_do(tmp_path):
         Trainer(TrainConfig(latents=str(tmp_path / "none"), out=str(tmp_path / "run")))
 
 
-def test_bf16_autocast_training_runs(tiny_latents, tmp_path):
-    records = Trainer(tiny_config(tiny_latents, tmp_path / "run", steps=3, bf16=True)).run()
+def test_bf16_autocast_training_runs_where_the_cpu_has_bf16(tiny_latents, tmp_path):
+    """Where bf16 matmuls are native, --bf16 trains (weights stay fp32); where they are not (an
+    AVX2-only CPU: ~100x slower than fp32), it is refused with what to do."""
+    config = tiny_config(tiny_latents, tmp_path / "run", steps=3, bf16=True)
+    if not native_bf16(torch.device("cpu")):
+        with pytest.raises(ValueError, match="leave --bf16 out"):
+            Trainer(config)
+        assert not (tmp_path / "run").exists()  # refused before anything is written
+        return
+    records = Trainer(config).run()
     assert all(torch.isfinite(torch.tensor(r["loss"])) for r in records)
     assert all(p.dtype == torch.float32 for p in Trainer(tiny_config(tiny_latents, tmp_path / "run")).model.parameters())
 

@@ -12,7 +12,7 @@ import contextlib
 import json
 import signal
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from minisora.autoencoder.clips import clip_spec, render_pixels, training_batch
 from minisora.autoencoder.config import VAE_PRESETS, VAEConfig
 from minisora.autoencoder.losses import psnr_per_clip, ssim_per_frame, vae_loss
 from minisora.autoencoder.model import VideoVAE
+from minisora.precision import BF16_ADVICE, native_bf16
 
 
 @dataclass
@@ -158,6 +159,10 @@ def train_step(model: VideoVAE, optimizer: torch.optim.Optimizer, video: torch.T
 def train_vae(cfg: TrainVAEConfig) -> Path:
     """Train (or continue) the run in cfg.run_dir up to cfg.steps; returns the last checkpoint."""
     cfg.validate()
+    step_cfg = cfg  # what a step runs with; the run keeps asking for bf16 where it pays
+    if cfg.bf16 and not native_bf16(torch.device("cpu")):
+        print(f"bf16 off: {BF16_ADVICE}; training in fp32", flush=True)
+        step_cfg = replace(cfg, bf16=False)
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
 
@@ -178,7 +183,7 @@ def train_vae(cfg: TrainVAEConfig) -> Path:
     while step < cfg.steps and not stop:
         started = time.time()
         video = training_batch(step, cfg.seed, cfg.batch, cfg.frames, cfg.aspect_mix, cfg.crop, cfg.focus)
-        parts = train_step(model, optimizer, video, cfg, step)
+        parts = train_step(model, optimizer, video, step_cfg, step)
         with torch.no_grad():
             decay = min(cfg.ema_decay, (1 + step) / (10 + step))
             for name, value in model.state_dict().items():
