@@ -209,3 +209,16 @@ def test_several_latent_folders_train_together(latents_factory, tmp_path):
     wide = latents_factory(tmp_path / "wide", n=2, channels=8)
     with pytest.raises(ValueError, match="latent_channels"):
         load_latents(f"{a},{wide}")
+
+
+def test_cli_refuses_bf16_before_encoding_where_the_cpu_lacks_it(tmp_path, capsys):
+    """`minisora train --bf16` on an AVX2-only CPU stops at once: no latents encoded, no run."""
+    if native_bf16(torch.device("cpu")):
+        pytest.skip("this CPU has native bf16: --bf16 is allowed here")
+    from minisora.cli import main
+
+    latents, out = tmp_path / "latents", tmp_path / "run"
+    assert main(["train", "--world", str(tmp_path / "world"), "--latents", str(latents), "--out", str(out),
+                 "--steps", "5", "--bf16"]) == 2
+    assert "leave --bf16 out" in capsys.readouterr().err
+    assert not latents.exists() and not out.exists()
