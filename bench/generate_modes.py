@@ -1,6 +1,6 @@
 """Scores of each prompting mode, on world clips, for a world model.
 
-    .venv/bin/python bench/generate_modes.py --model runs/world-s
+    .venv/bin/python bench/generate_modes.py --model runs/world-s [--seeds 5]
     .venv/bin/python bench/generate_modes.py --random --steps 5   # the plumbing, random weights
 
 Inputs are ground-truth world renders (64x64, 16 fps); outputs are read back from the MP4s
@@ -70,9 +70,9 @@ def share_like(per_frame: list[Counter], reference: Counter) -> float:
     return float(np.mean([c == reference for c in per_frame])) if per_frame else 0.0
 
 
-def run_modes(model, folder: Path, steps: int, interval: tuple[float, float] = (0.0, 1.0)
+def run_modes(model, folder: Path, steps: int, interval: tuple[float, float] = (0.0, 1.0), seed: int = 0
               ) -> list[tuple[str, str, float, str]]:
-    options = {"steps": steps, "cfg": 5.0, "seed": 0, "size": (64, 64), "guidance_interval": interval}
+    options = {"steps": steps, "cfg": 5.0, "seed": seed, "size": (64, 64), "guidance_interval": interval}
     clip_path, clip = render(SCENE, folder, "scene.mp4")
     image_path = folder / "first.png"
     from minisora.media import write_png_frames
@@ -130,6 +130,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=25)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--guidance-interval", default="0,1", help="LO,HI: guide only at t in [LO, HI]")
+    parser.add_argument("--seeds", type=int, default=1, help="generation seeds 0..N-1; the table gives their mean")
     args = parser.parse_args()
     import torch
 
@@ -137,15 +138,18 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     model = random_world_s() if args.random else load_world_model(args.model)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as folder:
-        rows = run_modes(model, Path(folder), args.steps, parse_interval(args.guidance_interval))
+    runs = []
+    for seed in range(args.seeds):
+        with tempfile.TemporaryDirectory() as folder:
+            runs.append(run_modes(model, Path(folder), args.steps, parse_interval(args.guidance_interval), seed))
     weights = "RANDOM weights: the scores say nothing about quality" if args.random else str(model.folder)
     print(f"prompting modes, 64x64 16 fps world clips, {args.steps} steps, guidance 5 at t in "
-          f"[{args.guidance_interval}] ({weights}); "
+          f"[{args.guidance_interval}] ({weights}); {args.seeds} seed(s); "
           f"{time.perf_counter() - started:.0f} s in all")
-    print(f"{'mode':<16} {'measure':<40} {'value':>8}  goal")
-    for mode, measure, value, goal in rows:
-        print(f"{mode:<16} {measure:<40} {value:>8.2f}  {goal}")
+    print(f"{'mode':<16} {'measure':<40} {'mean':>8} {'min':>8} {'max':>8}  goal")
+    for i, (mode, measure, _, goal) in enumerate(runs[0]):
+        values = [run[i][2] for run in runs]
+        print(f"{mode:<16} {measure:<40} {np.mean(values):>8.2f} {min(values):>8.2f} {max(values):>8.2f}  {goal}")
 
 
 def random_world_s():
