@@ -123,13 +123,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     from minisora.train.shards import ensure_latents
 
     config = None if args.steps == 0 else train_config_from_args(vars(args)).validate()  # before encoding
-    if config is not None and config.bf16:
+    if config is not None and config.bf16:  # before encoding, which can take an hour
         import torch
 
-        from minisora.precision import BF16_ADVICE, native_bf16
+        from minisora.precision import require_native_bf16
 
-        if not native_bf16(torch.device("cuda" if torch.cuda.is_available() else "cpu")):
-            raise CommandError(f"--bf16: {BF16_ADVICE}; leave --bf16 out to train in fp32")
+        require_native_bf16(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
     ensure_latents(args.latents, args.world, args.vae, args.text_encoder or "", progress=not args.no_progress)
     if config is None:
         print(f"latents ready in {args.latents}")

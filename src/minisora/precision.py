@@ -19,3 +19,9 @@ def native_bf16(device: torch.device) -> bool:
 
 BF16_ADVICE = ("this CPU has no native bf16 matrix multiply (it needs AVX-512 BF16 or AMX), so bf16 "
                "autocast would run many times slower than fp32")
+
+
+def require_native_bf16(device: torch.device) -> None:
+    """Refuse bf16 autocast (--bf16) where it would make training slower, saying what to do."""
+    if not native_bf16(device):
+        raise ValueError(f"--bf16: {BF16_ADVICE}; leave --bf16 out to train in fp32")

@@ -182,7 +182,7 @@ def test_bad_config_says_what_to_do(tmp_path):
 
 def test_bf16_autocast_training_runs_where_the_cpu_has_bf16(tiny_latents, tmp_path):
     """Where bf16 matmuls are native, --bf16 trains (weights stay fp32); where they are not (an
-    AVX2-only CPU: ~100x slower than fp32), it is refused with what to do."""
+    AVX2-only CPU: a step ~20x slower than in fp32), it is refused with what to do."""
     config = tiny_config(tiny_latents, tmp_path / "run", steps=3, bf16=True)
     if not native_bf16(torch.device("cpu")):
         with pytest.raises(ValueError, match="leave --bf16 out"):

@@ -24,7 +24,7 @@ import torch
 from minisora.dit.config import dit_config
 from minisora.dit.model import DiT
 from minisora.flow.loss import flow_loss
-from minisora.precision import BF16_ADVICE, native_bf16
+from minisora.precision import require_native_bf16
 from minisora.train import distributed as D
 from minisora.train.buckets import Batch, BucketSampler
 from minisora.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
@@ -65,8 +65,8 @@ class Trainer:
     def __init__(self, config: TrainConfig, info: D.DistInfo | None = None) -> None:
         self.config = config.validate()
         self.info = info or D.DistInfo()
-        if config.bf16 and not native_bf16(self.info.device):
-            raise ValueError(f"--bf16: {BF16_ADVICE}; leave --bf16 out to train in fp32")
+        if config.bf16:
+            require_native_bf16(self.info.device)
         clips, text, self.manifest = load_latents(config.latents)
         self.model_config = dit_config(config.preset, latent_channels=self.manifest["latent_channels"],
                                        text_dim=self.manifest["text_dim"])
