@@ -70,9 +70,10 @@ def share_like(per_frame: list[Counter], reference: Counter) -> float:
     return float(np.mean([c == reference for c in per_frame])) if per_frame else 0.0
 
 
-def run_modes(model, folder: Path, steps: int, interval: tuple[float, float] = (0.0, 1.0), seed: int = 0
-              ) -> list[tuple[str, str, float, str]]:
-    options = {"steps": steps, "cfg": 5.0, "seed": seed, "size": (64, 64), "guidance_interval": interval}
+def run_modes(model, folder: Path, steps: int, interval: tuple[float, float] = (0.0, 1.0), seed: int = 0,
+              context_guidance: bool = True) -> list[tuple[str, str, float, str]]:
+    options = {"steps": steps, "cfg": 5.0, "seed": seed, "size": (64, 64), "guidance_interval": interval,
+               "context_guidance": context_guidance}
     clip_path, clip = render(SCENE, folder, "scene.mp4")
     image_path = folder / "first.png"
     from minisora.media import write_png_frames
@@ -131,6 +132,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--guidance-interval", default="0,1", help="LO,HI: guide only at t in [LO, HI]")
     parser.add_argument("--seeds", type=int, default=1, help="generation seeds 0..N-1; the table gives their mean")
+    parser.add_argument("--no-context-guidance", action="store_true", help="guide on the caption alone")
     args = parser.parse_args()
     import torch
 
@@ -141,10 +143,12 @@ def main() -> None:
     runs = []
     for seed in range(args.seeds):
         with tempfile.TemporaryDirectory() as folder:
-            runs.append(run_modes(model, Path(folder), args.steps, parse_interval(args.guidance_interval), seed))
+            runs.append(run_modes(model, Path(folder), args.steps, parse_interval(args.guidance_interval), seed,
+                                  not args.no_context_guidance))
     weights = "RANDOM weights: the scores say nothing about quality" if args.random else str(model.folder)
+    against = "the caption alone" if args.no_context_guidance else "the caption and the given frames"
     print(f"prompting modes, 64x64 16 fps world clips, {args.steps} steps, guidance 5 at t in "
-          f"[{args.guidance_interval}] ({weights}); {args.seeds} seed(s); "
+          f"[{args.guidance_interval}] on {against} ({weights}); {args.seeds} seed(s); "
           f"{time.perf_counter() - started:.0f} s in all")
     print(f"{'mode':<16} {'measure':<40} {'mean':>8} {'min':>8} {'max':>8}  goal")
     for i, (mode, measure, _, goal) in enumerate(runs[0]):

@@ -142,10 +142,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from minisora.eval.run import evaluate_file, evaluate_suites
 
     sampling = {k: v for k, v in (("steps", args.steps), ("cfg", args.cfg), ("shift", args.shift),
-                                  ("guidance_interval", args.guidance_interval)) if v is not None}
+                                  ("guidance_interval", args.guidance_interval),
+                                  ("context_guidance", False if args.no_context_guidance else None))
+                if v is not None}
     if sampling and (args.video is not None or renders(str(args.model))):
         what = "a given video is scored as it is" if args.video is not None else f"--model {args.model} renders"
-        raise CommandError(f"--steps, --cfg, --shift and --guidance-interval set how a model samples, but {what} "
+        raise CommandError("--steps, --cfg, --shift, --guidance-interval and --no-context-guidance set how a "
+                           f"model samples, but {what} "
                            "(give a model folder with --model)")
     if args.video is not None:
         if not args.prompt:
@@ -177,7 +180,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     config = GenerateConfig(
         prompt=args.prompt, negative=args.negative, seconds=args.seconds, size=args.size, fps=args.fps,
         seed=args.seed, steps=args.steps, cfg=args.cfg, guidance_interval=args.guidance_interval,
-        sampler=args.sampler, shift=args.shift, image=args.image,
+        context_guidance=not args.no_context_guidance, sampler=args.sampler, shift=args.shift, image=args.image,
         extend=args.extend, backward=args.backward, loop=args.loop,
         connect=tuple(args.connect) if args.connect else None, edit=args.edit, strength=args.strength,
         format=args.format, refine=not args.no_refine)
@@ -352,6 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--cfg", type=float, default=5.0, help="guidance scale (1 = none)")
     gen.add_argument("--guidance-interval", type=parse_interval, default=(0.0, 1.0), metavar="LO,HI",
                      help="guide only at noise levels t in [LO, HI] (default 0,1: every step)")
+    gen.add_argument("--no-context-guidance", action="store_true",
+                     help="guide on the caption alone (default: on the caption and the given frames)")
     gen.add_argument("--sampler", choices=("euler", "heun"), default="euler")
     gen.add_argument("--shift", type=float, default=None,
                      help="sampling time shift: >1 spends more steps at high noise (default: the training shift)")
@@ -416,6 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--cfg", type=float, default=None, help="guidance scale (default: generate's, 5)")
     ev.add_argument("--guidance-interval", type=parse_interval, default=None, metavar="LO,HI",
                     help="guide only at noise levels t in [LO, HI] (default: every step)")
+    ev.add_argument("--no-context-guidance", action="store_true",
+                    help="guide on the caption alone in chunks with given frames (long videos)")
     ev.add_argument("--shift", type=float, default=None,
                     help="sampling time shift (default: generate's, the training shift)")
     ev.set_defaults(handler=cmd_eval)

@@ -166,3 +166,33 @@ def test_guidance_interval_guides_only_inside_it():
     assert float(late(x, torch.tensor([[0.2, 0.05]]))[0, 0, 0]) == 1 + 2 * (3 - 1)
     with pytest.raises(ValueError, match="guidance interval"):
         guided_denoiser(model, text, mask, null, null_mask, 2.0, interval=(0.8, 0.2))
+
+
+def test_context_guidance_blinds_the_unconditional_branch():
+    """With given_noise, the unconditional half sees the given frames as that noise at t = 1
+    (the model's "nothing given"); the conditional half and the frames being made are untouched."""
+    seen = []
+
+    def model(x, t, text, mask):
+        seen.append((x.clone(), t.clone()))
+        return torch.zeros_like(x)
+
+    x = torch.arange(3.0).reshape(1, 1, 3, 1, 1)  # frame 0 given (clean), frames 1-2 being made
+    t = torch.tensor([[0.0, 0.6, 0.6]])
+    made = torch.tensor([False, True, True])
+    noise = torch.full_like(x, 7.0)
+    text, mask = torch.ones(1, 2, 1), torch.ones(1, 2, dtype=torch.bool)
+    null, null_mask = torch.ones(1, 1, 1), torch.ones(1, 1, dtype=torch.bool)
+    guided_denoiser(model, text, mask, null, null_mask, 3.0, made=made, given_noise=noise)(x, t)
+    (xs, ts), = seen
+    assert torch.equal(xs[0], x[0]) and torch.equal(ts[0], t[0])  # conditional: as given
+    assert xs[1, 0, :, 0, 0].tolist() == [7.0, 1.0, 2.0] and torch.equal(ts[1], torch.tensor([1.0, 0.6, 0.6]))
+    seen.clear()
+    guided_denoiser(model, text, mask, null, null_mask, 3.0, made=made)(x, t)  # off: the caption alone
+    assert torch.equal(seen[0][0][1], x[0]) and torch.equal(seen[0][1][1], t[0])
+    seen.clear()
+    everything = torch.ones(3, dtype=torch.bool)  # nothing given: the same as plain guidance
+    guided_denoiser(model, text, mask, null, null_mask, 3.0, made=everything, given_noise=noise)(x, t)
+    assert torch.equal(seen[0][0][1], x[0])
+    with pytest.raises(ValueError, match="needs `made`"):
+        guided_denoiser(model, text, mask, null, null_mask, 3.0, given_noise=noise)

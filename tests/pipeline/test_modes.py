@@ -231,3 +231,20 @@ def test_chunk_frames_are_the_decode_of_its_latents(world, tmp_path, clip_file):
     start = last.plan.before
     expected = ((whole[0, :, start:start + last.plan.new_frames].clamp(-1, 1) + 1) * 127.5).round()
     np.testing.assert_array_equal(last.frames, expected.to(torch.uint8).permute(1, 2, 3, 0).numpy())
+
+
+def test_context_guidance_changes_only_chunks_with_given_frames(world, tmp_path):
+    """Guiding on the given frames too changes image-to-video (its image still comes through) and
+    leaves text-to-video, which has no given frames, exactly as it was; the manifest says which."""
+    from minisora.provenance.manifest import read_manifest
+
+    path = write_image(tmp_path / "still.png", moving_square(1, 32, 32)[0])
+    on = generate(world, PROMPT, tmp_path / "on.mp4", image=path, seconds=1, **FAST)
+    off = generate(world, PROMPT, tmp_path / "off.mp4", image=path, seconds=1, context_guidance=False, **FAST)
+    np.testing.assert_array_equal(on.frames[0], off.frames[0])
+    assert not np.array_equal(on.frames[1:], off.frames[1:])
+    assert read_manifest(on.path).generation["parameters"]["context_guidance"] is True
+    assert read_manifest(off.path).generation["parameters"]["context_guidance"] is False
+    t2v = [generate(world, PROMPT, tmp_path / f"t{flag}.gif", seconds=1, context_guidance=flag, **FAST).frames
+           for flag in (True, False)]
+    np.testing.assert_array_equal(*t2v)

@@ -70,10 +70,15 @@ def _with_context_noise(denoiser: Denoiser, x_start: torch.Tensor, cond_mask: to
 
 def guided_denoiser(model: torch.nn.Module, text: torch.Tensor, text_mask: torch.Tensor,
                     null_text: torch.Tensor, null_mask: torch.Tensor, scale: float,
-                    interval: tuple[float, float] = (0.0, 1.0), made: torch.Tensor | None = None) -> Denoiser:
+                    interval: tuple[float, float] = (0.0, 1.0), made: torch.Tensor | None = None,
+                    given_noise: torch.Tensor | None = None) -> Denoiser:
     """v(x, t) with classifier-free guidance: one batched call over [cond; uncond] (batch 2B).
 
     text (B, L, D) / text_mask (B, L); null_text (1 or B, L0, D) / null_mask: the empty caption.
+    Context guidance: with `given_noise` (shaped like x) and `made`, the unconditional branch
+    loses the given frames too (the frames not `made` are shown as that noise at t = 1, the
+    model's "nothing given"), so guidance pushes toward the caption and the given frames alike
+    (as image-to-video models guide on their image). It costs nothing: the batch stays 2B.
     Guidance in a limited interval (Kynkaanniemi et al. 2024): only at evaluations whose noise
     level lies in [lo, hi], the rest call the conditional model alone (batch B, not 2B). The
     level is the largest t of the frames being made (`made`, (T',) bool; default every frame),
@@ -94,10 +99,21 @@ def guided_denoiser(model: torch.nn.Module, text: torch.Tensor, text_mask: torch
     texts = torch.cat([_pad(text, length), _pad(null_text, length)])
     masks = torch.cat([_pad(text_mask, length), _pad(null_mask, length)])
 
+    blind = given_noise is not None and made is not None and not bool(made.all())
+    if given_noise is not None and made is None:
+        raise ValueError("context guidance (given_noise) needs `made`: which frames are generated")
+
+    def unconditional_input(x: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if not blind:
+            return x, t
+        given = ~made.to(t.device).expand_as(t)
+        return torch.where(frame_view(given), given_noise.to(x), x), torch.where(given, torch.ones_like(t), t)
+
     def guided(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         if not lo <= float((t if made is None else t[..., made]).max()) <= hi:
             return conditional(x, t)
-        v_cond, v_uncond = model(torch.cat([x, x]), torch.cat([t, t]), texts, masks).chunk(2)
+        x_uncond, t_uncond = unconditional_input(x, t)
+        v_cond, v_uncond = model(torch.cat([x, x_uncond]), torch.cat([t, t_uncond]), texts, masks).chunk(2)
         return cfg_velocity(v_cond, v_uncond, scale)
 
     return guided

@@ -14,6 +14,8 @@ clip to connect to, the start of a loop) minus its first latent frame, which the
 encoder keeps alone: the last new frame then lands on the after clip's first frame, which the
 caller drops. Without `before`, the first new latent frame is a single frame (4n - 3 frames).
 Chunks after the first see their context lightly noised (diffusion forcing, Chen et al. 2024).
+Guidance contrasts the model given the caption and the frames with the model given neither
+(context guidance), so a chunk keeps to its given frames as much as to its caption.
 SDEdit (Meng et al. 2022) starts the new frames from their given latents noised to t = strength.
 """
 
@@ -146,8 +148,9 @@ def run_chunk(model: WorldModel, plan: ChunkPlan, inputs: ChunkInputs, text: Tex
               context_noise: float = 0.0, strength: float | None = None, bf16: bool = False,
               keep_latents: bool = False, on_eval: OnEval | None = None,
               guidance_interval: tuple[float, float] = (0.0, 1.0),
-              shift: float | None = None) -> ChunkResult:
-    """Sample one chunk of frames of size (W, H) and decode its new frames."""
+              shift: float | None = None, context_guidance: bool = True) -> ChunkResult:
+    """Sample one chunk of frames of size (W, H) and decode its new frames. `context_guidance`:
+    guidance's unconditional branch loses the given frames as well as the caption."""
     cfg_dit = model.dit.config
     channels = cfg_dit.latent_channels
     width, height = (s // model.vae.config.spatial_factor for s in size)  # latent W', H'
@@ -162,7 +165,8 @@ def run_chunk(model: WorldModel, plan: ChunkPlan, inputs: ChunkInputs, text: Tex
     mask = plan.mask()
     times = plan_times(model, plan, size, steps, strength, shift)
     denoiser = _counted(_autocast(guided_denoiser(model.dit, text.tokens, text.mask, text.null_tokens,
-                                                  text.null_mask, cfg, guidance_interval, made=~mask),
+                                                  text.null_mask, cfg, guidance_interval, made=~mask,
+                                                  given_noise=noise if context_guidance else None),
                                   bf16), on_eval)
     latents = sample(denoiser, x_start, times, cond_latents=cond, cond_mask=mask[None], method=sampler,
                      context_noise=context_noise if inputs.generated_context else 0.0, generator=generator)

@@ -38,6 +38,7 @@ class GenerateConfig:
     steps: int = 25
     cfg: float = 5.0  # classifier-free guidance scale; 1 = no guidance
     guidance_interval: tuple[float, float] = (0.0, 1.0)  # guide only at noise levels t in [lo, hi]
+    context_guidance: bool = True  # guidance's unconditional branch loses the given frames too
     sampler: str = "euler"
     shift: float | None = None  # sampling time shift; None: SD3's sqrt(tokens / 256), as in training
     image: Path | None = None  # image-to-video: a PNG or JPEG

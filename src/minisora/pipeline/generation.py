@@ -233,7 +233,8 @@ def chunk_runner(world: WorldModel, config: GenerateConfig, text: TextCondition,
                          sampler=config.sampler, generator=torch.Generator().manual_seed(seed),
                          context_noise=config.context_noise, strength=strength, bf16=config.bf16,
                          keep_latents=config.keep_latents, on_eval=on_eval,
-                         guidance_interval=config.guidance_interval, shift=config.shift)
+                         guidance_interval=config.guidance_interval, shift=config.shift,
+                         context_guidance=config.context_guidance)
 
     return run
 
