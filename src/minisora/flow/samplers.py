@@ -87,6 +87,9 @@ def guided_denoiser(model: torch.nn.Module, text: torch.Tensor, text_mask: torch
     lo, hi = interval
     if not 0.0 <= lo < hi <= 1.0:
         raise ValueError(f"guidance interval [{lo:g}, {hi:g}]: need 0 <= lo < hi <= 1")
+    if given_noise is not None and made is None:
+        raise ValueError("context guidance (given_noise) needs `made`: which frames are generated")
+    given = None if given_noise is None or bool(made.all()) else ~made  # (T',) frames the uncond branch loses
 
     def conditional(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         return model(x, t, text, text_mask)
@@ -99,20 +102,13 @@ def guided_denoiser(model: torch.nn.Module, text: torch.Tensor, text_mask: torch
     texts = torch.cat([_pad(text, length), _pad(null_text, length)])
     masks = torch.cat([_pad(text_mask, length), _pad(null_mask, length)])
 
-    blind = given_noise is not None and made is not None and not bool(made.all())
-    if given_noise is not None and made is None:
-        raise ValueError("context guidance (given_noise) needs `made`: which frames are generated")
-
-    def unconditional_input(x: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if not blind:
-            return x, t
-        given = ~made.to(t.device).expand_as(t)
-        return torch.where(frame_view(given), given_noise.to(x), x), torch.where(given, torch.ones_like(t), t)
-
     def guided(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         if not lo <= float((t if made is None else t[..., made]).max()) <= hi:
             return conditional(x, t)
-        x_uncond, t_uncond = unconditional_input(x, t)
+        x_uncond, t_uncond = x, t
+        if given is not None:
+            lost = given.to(t.device).expand_as(t)
+            x_uncond, t_uncond = torch.where(frame_view(lost), given_noise.to(x), x), torch.where(lost, 1.0, t)
         v_cond, v_uncond = model(torch.cat([x, x_uncond]), torch.cat([t, t_uncond]), texts, masks).chunk(2)
         return cfg_velocity(v_cond, v_uncond, scale)
 
