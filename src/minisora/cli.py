@@ -143,11 +143,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     sampling = {k: v for k, v in (("steps", args.steps), ("cfg", args.cfg), ("shift", args.shift),
                                   ("guidance_interval", args.guidance_interval),
-                                  ("context_guidance", False if args.no_context_guidance else None))
+                                  ("context_guidance", False if args.no_context_guidance else None),
+                                  ("storyboard", False if args.no_storyboard else None))
                 if v is not None}
     if sampling and (args.video is not None or renders(str(args.model))):
         what = "a given video is scored as it is" if args.video is not None else f"--model {args.model} renders"
-        raise CommandError("--steps, --cfg, --shift, --guidance-interval and --no-context-guidance set how a "
+        raise CommandError("--steps, --cfg, --shift, --guidance-interval, --no-context-guidance and "
+                           "--no-storyboard set how a "
                            f"model samples, but {what} "
                            "(give a model folder with --model)")
     if args.video is not None:
@@ -183,7 +185,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         context_guidance=not args.no_context_guidance, sampler=args.sampler, shift=args.shift, image=args.image,
         extend=args.extend, backward=args.backward, loop=args.loop,
         connect=tuple(args.connect) if args.connect else None, edit=args.edit, strength=args.strength,
-        format=args.format, refine=not args.no_refine)
+        format=args.format, refine=not args.no_refine, storyboard=not args.no_storyboard)
     sound = None if args.no_sound else "default"
     with ProgressBar() as bar:
         result = generate(args.model, config, args.out, vae=args.vae, progress=bar, on_note=print,
@@ -357,6 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="guide only at noise levels t in [LO, HI] (default 0,1: every step)")
     gen.add_argument("--no-context-guidance", action="store_true",
                      help="guide on the caption alone (default: on the caption and the given frames)")
+    gen.add_argument("--no-storyboard", action="store_true",
+                     help="a text-to-video longer than 4 s: every chunk gets the first 4 s caption "
+                          "(default: each chunk is captioned from its own window of the simulated scene)")
     gen.add_argument("--sampler", choices=("euler", "heun"), default="euler")
     gen.add_argument("--shift", type=float, default=None,
                      help="sampling time shift: >1 spends more steps at high noise (default: the training shift)")
@@ -423,6 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="guide only at noise levels t in [LO, HI] (default: every step)")
     ev.add_argument("--no-context-guidance", action="store_true",
                     help="guide on the caption alone in chunks with given frames (long videos)")
+    ev.add_argument("--no-storyboard", action="store_true",
+                    help="long videos: every chunk gets the first 4 s caption")
     ev.add_argument("--shift", type=float, default=None,
                     help="sampling time shift (default: generate's, the training shift)")
     ev.set_defaults(handler=cmd_eval)

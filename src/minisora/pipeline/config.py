@@ -50,6 +50,7 @@ class GenerateConfig:
     strength: float | None = None  # edit: 0 keeps the clip, 1 ignores it; None: 0.6
     format: str | None = None  # mp4, gif or png; None: from the output's suffix
     refine: bool = True  # expand the prompt into a training-style caption first
+    storyboard: bool = True  # long text-to-video: each chunk captioned from its own window of the scene
     model_fps: int = 16  # the frame rate the model was trained at; outputs are resampled from it
     chunk_latents: int = 17  # latent frames per chunk (17 = 4 s at 16 fps, the longest training clip)
     context_latents: int = 4  # latent frames of overlap carried into the next chunk (~1 s)

@@ -42,6 +42,7 @@ from minisora.pipeline.inputs import (
 from minisora.pipeline.model import WorldModel, load_world_model
 from minisora.pipeline.modes import Made, Sources, make, new_frames
 from minisora.pipeline.sound import SoundModel, VideoForSound, check_soundtrack
+from minisora.text.refine import Storyboard
 
 # (evaluations done, evaluations planned, stage) -> False to cancel
 Progress = Callable[[int, int, str], bool | None]
@@ -101,21 +102,23 @@ def generate(model: str | Path | WorldModel | None, prompt: str | GenerateConfig
     sound = sound_for(sound, world, note) if fmt == "mp4" else None
     size, fps = output_size(config, raw, world), output_fps(config, raw)
     seconds = config.seconds if config.seconds is not None else DEFAULT_SECONDS
-    # 2. refine and encode the prompt
-    caption = refine(config, size, seconds, note)
+    # 2. refine and encode the prompt (a long text-to-video: a caption for each chunk's window)
+    caption = refine(config, size, seconds, note)  # first: a word the world does not know stops here
+    board = storyboard(config, size, seconds, note)
+    caption = caption if board is None else board.caption(0, 4 * config.chunk_latents - 3)
     note(f"refined prompt: {caption}")
-    text = encode_prompt(world, caption, config.negative)
+    texts = prompt_texts(world, caption, config.negative, board, config.model_fps, note)
     # 3. prepare latents and conditioning: inputs at the output size and the model's frame rate
     sources = conform_inputs(raw, size, config.model_fps, note)
     frames = new_frames(seconds, config.model_fps)
     planned = planned_evaluations(world, config, sources, size, frames)
     # 4. denoise and 5. decode, chunk by chunk
-    run = chunk_runner(world, config, text, size, progress, planned)
+    run = chunk_runner(world, config, texts, size, progress, planned)
     with torch.inference_mode():
         made = make(config.mode, run, sources, frames, config.chunk_latents, config.context_latents,
                     config.model_fps)
     video = assemble(made, fps)
-    audio, rate = soundtrack(sound, video, fps, caption, config.seed) if fmt == "mp4" else (None, None)
+    audio, rate = soundtrack(sound, video, fps, caption, config.seed, board) if fmt == "mp4" else (None, None)
     # 6. save_video: watermark, write, sign
     saved = save(out, fmt, video, fps, audio, rate, world, config, caption)
     return Generation(saved, caption, config.mode, video, fps, made.chunks, notes)
@@ -193,6 +196,47 @@ def refine(config: GenerateConfig, size: tuple[int, int], seconds: float, note: 
     return refined.caption
 
 
+def storyboard(config: GenerateConfig, size: tuple[int, int], seconds: float, note: Callable[[str], None]
+               ) -> Storyboard | None:
+    """For a text-to-video longer than one chunk, the scene laid out and simulated over the whole
+    length, so that each chunk is captioned from its own window (world/storyboard.py); None for
+    other modes, for one chunk, and with `storyboard` or `refine` off."""
+    frames = new_frames(seconds, config.model_fps) + 1
+    if (config.mode != "text-to-video" or not (config.storyboard and config.refine and config.prompt.strip())
+            or frames <= 4 * config.chunk_latents - 3):
+        return None
+    from minisora.text.refine import storyboard_prompt
+
+    try:
+        return storyboard_prompt(config.prompt, seed=config.seed, width=size[0], height=size[1],
+                                 fps=config.model_fps, duration=(frames - 1) / config.model_fps)
+    except (ImportError, ValueError) as exc:  # the world cannot lay the prompt out over that length
+        note(f"one caption for every chunk: the scene could not be laid out over {seconds:g} s ({exc})")
+        return None
+
+
+def prompt_texts(world: WorldModel, caption: str, negative: str, board: Storyboard | None, fps: int,
+                 note: Callable[[str], None]) -> Callable[[int, int], TextCondition]:
+    """texts(start, stop): the encoded caption for a chunk over frames [start, stop) at `fps` —
+    `caption` for every chunk, or with a storyboard each window's own (encoded once per caption;
+    a note when it changes)."""
+    encoded = {caption: encode_prompt(world, caption, negative)}
+    last = [caption]
+
+    def texts(start: int, stop: int) -> TextCondition:
+        if board is None or start == 0:
+            return encoded[caption]
+        text = board.caption(start, stop)
+        if text not in encoded:
+            encoded[text] = encode_prompt(world, text, negative)
+        if text != last[0]:
+            note(f"from {start / fps:g} s: {text}")
+            last[0] = text
+        return encoded[text]
+
+    return texts
+
+
 def encode_prompt(world: WorldModel, caption: str, negative: str) -> TextCondition:
     tokens, mask = world.text.encode([caption])  # (1, L, D), (1, L)
     null_tokens, null_mask = world.text.encode([negative])  # "" is the unconditional caption
@@ -212,13 +256,14 @@ def conform_inputs(raw: _Raw, size: tuple[int, int], model_fps: int, note: Calla
     return src
 
 
-def chunk_runner(world: WorldModel, config: GenerateConfig, text: TextCondition, size: tuple[int, int],
-                 progress: Progress | None, planned: int = 0
+def chunk_runner(world: WorldModel, config: GenerateConfig, texts: Callable[[int, int], TextCondition],
+                 size: tuple[int, int], progress: Progress | None, planned: int = 0
                  ) -> Callable[[ChunkPlan, ChunkInputs], ChunkResult]:
-    """run(plan, inputs) for the timeline: the chunk's seed, sampler settings and progress over
-    `planned` transformer evaluations in all."""
+    """run(plan, inputs) for the timeline: the chunk's seed, caption, sampler settings and progress
+    over `planned` transformer evaluations in all. Chunks are taken to follow one another forward
+    from frame 0 (text-to-video) when their caption is looked up by window."""
     strength = config.edit_strength if config.mode == "edit" else None
-    counter = {"chunks": 0, "evals": 0}
+    counter = {"chunks": 0, "evals": 0, "frames": 0}
 
     def on_eval() -> None:
         counter["evals"] += 1
@@ -229,12 +274,16 @@ def chunk_runner(world: WorldModel, config: GenerateConfig, text: TextCondition,
     def run(plan: ChunkPlan, inputs: ChunkInputs) -> ChunkResult:
         counter["chunks"] += 1
         seed = int(np.random.SeedSequence([config.seed, counter["chunks"]]).generate_state(1)[0])
-        return run_chunk(world, plan, inputs, text, size, steps=config.steps, cfg=config.cfg,
+        made = counter["frames"]
+        text = texts(made - plan.before, made + plan.new_frames)
+        result = run_chunk(world, plan, inputs, text, size, steps=config.steps, cfg=config.cfg,
                          sampler=config.sampler, generator=torch.Generator().manual_seed(seed),
                          context_noise=config.context_noise, strength=strength, bf16=config.bf16,
                          keep_latents=config.keep_latents, on_eval=on_eval,
                          guidance_interval=config.guidance_interval, shift=config.shift,
                          context_guidance=config.context_guidance)
+        counter["frames"] = made + result.frames.shape[0]
+        return result
 
     return run
 
@@ -291,12 +340,20 @@ def sound_for(sound: SoundModel | str | bool | None, world: WorldModel, note: Ca
     return load_world_sound(text=world.text if world.text.config.path == "" else None)
 
 
-def soundtrack(sound: SoundModel | None, frames: np.ndarray, fps: int, caption: str, seed: int
-               ) -> tuple[np.ndarray | None, int | None]:
-    """The sound model's soundtrack for the frames (issue 9), or silence without one."""
+def soundtrack(sound: SoundModel | None, frames: np.ndarray, fps: int, caption: str, seed: int,
+               board: Storyboard | None = None) -> tuple[np.ndarray | None, int | None]:
+    """The sound model's soundtrack for the frames (issue 9), or silence without one; with a
+    storyboard each sound window hears its own seconds' caption, as the video's chunks did."""
     if sound is None:
         return None, None
-    video = VideoForSound(frames, fps, caption, seed)
+    captions = None
+    if board is not None:
+        rate = board.spec.fps
+
+        def captions(t0: float, t1: float) -> str:
+            return board.caption(round(t0 * rate), round(t1 * rate) + 1)
+
+    video = VideoForSound(frames, fps, caption, seed, captions)
     track = check_soundtrack(sound(video), video)
     return track.samples, track.sample_rate
 

@@ -39,3 +39,30 @@ def refine_prompt(prompt: str, *, seed: int = 0, width: int = 64, height: int = 
     spec = parse_prompt(prompt, width=width, height=height, fps=fps, duration=duration, seed=seed)
     caption = caption_clip(spec, simulate(spec))
     return RefinedPrompt(prompt=prompt, caption=caption, spec=spec)
+
+
+@dataclass(frozen=True)
+class Storyboard:
+    """A long video's scene simulated once over its whole length; `caption(start, stop)` is
+    the training-style caption of the frames in [start, stop) (see world/storyboard.py)."""
+
+    prompt: str
+    spec: Any  # the world SceneSpec, laid out for the whole length
+    trajectory: Any  # its simulation
+
+    def caption(self, start: int, stop: int) -> str:
+        from minisora.world.storyboard import caption_windows
+
+        stop = min(stop, len(self.trajectory.times))
+        return caption_windows(self.spec, self.trajectory, [(min(start, stop - 1), stop)])[0]
+
+
+def storyboard_prompt(prompt: str, *, seed: int = 0, width: int = 64, height: int = 64, fps: int = 16,
+                      duration: float = 4.0) -> Storyboard:
+    """Lay out and simulate `prompt` for `duration` seconds, to caption its windows one by one.
+    Raises PromptError as `refine_prompt` does."""
+    from minisora.world.physics import simulate
+    from minisora.world.prompt import parse_prompt
+
+    spec = parse_prompt(prompt, width=width, height=height, fps=fps, duration=duration, seed=seed)
+    return Storyboard(prompt, spec, simulate(spec))

@@ -1,0 +1,52 @@
+"""Long text-to-video is storyboarded: each chunk is conditioned on its own window's caption."""
+
+from __future__ import annotations
+
+from pipeline_helpers import FAST, moving_square, write_image
+
+from minisora.pipeline import generate
+from minisora.pipeline.timeline import plan_forward
+from minisora.text.refine import refine_prompt, storyboard_prompt
+
+PROMPT = "a wood ball falls"  # lands, bounces, rests: later windows read differently from the first
+
+
+def chunk_windows(frames: int, window: int, context: int) -> list[tuple[int, int]]:
+    """The frames each text-to-video chunk covers, context included (the timeline's plan)."""
+    have, out = 0, []
+    for plan in plan_forward(0, frames, window, context):
+        out.append((have - plan.before, have + plan.new_frames))
+        have += min(plan.new_frames, frames - have)
+    return out
+
+
+def test_each_chunk_is_captioned_from_its_window(world, tmp_path):
+    g = generate(world, PROMPT, tmp_path / "long.gif", seconds=4, seed=2, **FAST)
+    board = storyboard_prompt(PROMPT, seed=2, width=32, height=32, fps=16, duration=4.0)
+    windows = chunk_windows(65, FAST["chunk_latents"], FAST["context_latents"])
+    assert len(g.chunks) == len(windows) > 2
+    assert g.caption == board.caption(*windows[0])
+    expected, last = [], g.caption
+    for start, stop in windows[1:]:
+        text = board.caption(start, stop)
+        if text != last:
+            expected.append(f"from {start / 16:g} s: {text}")
+            last = text
+    assert expected, "the ball must come to rest within the clip"
+    assert [n for n in g.notes if n.startswith("from ")] == expected
+    assert "rests on the floor" in expected[-1]
+
+
+def test_without_the_storyboard_every_chunk_has_the_first_caption(world, tmp_path):
+    g = generate(world, PROMPT, tmp_path / "long.gif", seconds=4, seed=2, storyboard=False, **FAST)
+    assert not [n for n in g.notes if n.startswith("from ")]
+    refined = refine_prompt(PROMPT, seed=2, width=32, height=32, fps=16, duration=1.0).caption
+    assert g.caption == refined
+
+
+def test_one_chunk_and_other_modes_are_not_storyboarded(world, tmp_path):
+    short = generate(world, PROMPT, tmp_path / "short.gif", seconds=1, seed=2, **FAST)
+    assert short.caption == refine_prompt(PROMPT, seed=2, width=32, height=32, fps=16, duration=1.0).caption
+    image = write_image(tmp_path / "still.png", moving_square(1, 32, 32)[0])
+    i2v = generate(world, PROMPT, tmp_path / "i2v.gif", image=image, seconds=3, seed=2, **FAST)
+    assert len(i2v.chunks) > 1 and not [n for n in i2v.notes if n.startswith("from ")]

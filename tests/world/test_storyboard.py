@@ -1,0 +1,63 @@
+"""Storyboards: a window of a simulated clip is captioned as a clip that showed only it."""
+
+from __future__ import annotations
+
+import pytest
+
+from minisora.world import ObjectSpec, SceneSpec, simulate
+from minisora.world.captions import caption_clip
+from minisora.world.prompt import parse_prompt, read_prompt
+from minisora.world.sampler import sample_scene
+from minisora.world.storyboard import caption_windows, frame_windows, window
+
+
+def _falling_ball(seconds: float = 8.0) -> SceneSpec:
+    """A wood ball dropped from the air: it lands and comes to rest before 2 s."""
+    return SceneSpec(duration=seconds, objects=[ObjectSpec(color="red", material="wood", x=0.5, y=0.8)])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_whole_window_is_the_whole_clip(seed):
+    spec = sample_scene(seed)
+    traj = simulate(spec)
+    assert caption_windows(spec, traj, [(0, len(traj.times))]) == [caption_clip(spec, traj)]
+
+
+def test_a_window_restarts_the_clock_and_keeps_only_its_events():
+    spec = _falling_ball()
+    traj = simulate(spec)
+    part, sliced = window(spec, traj, 48, 113)
+    assert sliced.times[0] == 0 and len(sliced.times) == 65 and part.duration == pytest.approx(4.0)
+    assert all(0 <= c.time <= sliced.times[-1] for c in sliced.contacts)
+    assert len(sliced.contacts) == sum(1 for c in traj.contacts if traj.times[48] <= c.time <= traj.times[112])
+    assert part.objects[0].y == pytest.approx(traj.positions[48, 0, 1])
+
+
+def test_a_ball_that_has_landed_rests_in_a_later_window():
+    spec = _falling_ball()
+    traj = simulate(spec)
+    first, late = caption_windows(spec, traj, [(0, 25), (48, 113)])
+    assert "lands on the floor" in first and "rest" not in first
+    assert "rests on the floor" in late and "lands" not in late
+    assert [g.count or 1 for g in read_prompt(late).groups] == [1]  # still the one red ball
+
+
+def test_a_colour_changed_by_a_rule_is_the_colour_of_later_windows():
+    spec = parse_prompt("a red ball hits a blue square which turns yellow", duration=8.0, seed=0)
+    traj = simulate(spec)
+    assert traj.color_changes, "the scene must hit the square"
+    changed = traj.color_changes[0][0]
+    later = int(changed * spec.fps) + 2
+    first, after = caption_windows(spec, traj, [(0, later), (later, later + 65)])
+    assert "blue" in first and "turns yellow" in first
+    assert "yellow" in after and "blue" not in after and "turns" not in after
+
+
+def test_windows_outside_the_clip_are_refused_and_seconds_are_clipped():
+    spec = _falling_ball(2.0)
+    traj = simulate(spec)
+    with pytest.raises(ValueError, match="not inside"):
+        window(spec, traj, 10, 40)
+    with pytest.raises(ValueError, match="not inside"):
+        window(spec, traj, 5, 5)
+    assert frame_windows([(0.0, 1.0), (1.5, 9.0)], 16, 33) == [(0, 17), (24, 33)]
