@@ -74,19 +74,3 @@ def test_a_window_continues_the_known_mel_exactly(tiny_sound):
         out = sample_mel(model, noise.clone(), video, text, mask, known, steps=3, scale=2.0)
     assert torch.equal(out[..., :10], known)
     assert not torch.allclose(out[..., 10:], noise[..., 10:])
-
-
-def test_a_storyboard_gives_each_window_its_own_caption(tiny_sound):
-    frames = square_video(150)  # windows start at frames 0, 48 and 96 (0, 3 and 6 s)
-    asked = []
-
-    def captions(t0: float, t1: float) -> str:
-        asked.append((t0, t1))
-        return "A red ball bounces." if t0 < 3 else "A red ball rests on the floor."
-
-    boarded = tiny_sound(VideoForSound(frames, 16.0, "A red ball bounces.", seed=1, captions=captions)).samples
-    assert asked == [(0.0, 4.0), (3.0, 7.0), (6.0, 10.0)]
-    first = tiny_sound(VideoForSound(frames, 16.0, "A red ball bounces.", seed=1)).samples
-    head = round(2.5 * 16_000)  # before the second window's overlap: the same caption, the same sound
-    assert np.allclose(boarded[:head], first[:head], atol=1e-4)
-    assert not np.allclose(boarded, first)

@@ -8,7 +8,6 @@ that wants the video latent re-encodes the frames with the autoencoder in one st
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -21,11 +20,6 @@ class VideoForSound:
     fps: float
     caption: str  # the refined prompt the video was generated from
     seed: int
-    # a long video's storyboard: captions(t0, t1) describes the seconds [t0, t1) (None: `caption` throughout)
-    captions: Callable[[float, float], str] | None = None
-
-    def caption_between(self, t0: float, t1: float) -> str:
-        return self.caption if self.captions is None else self.captions(t0, t1)
 
 
 @dataclass(frozen=True)

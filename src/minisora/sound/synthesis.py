@@ -53,17 +53,13 @@ class WorldSound:
         samples = round(video.frames.shape[0] / video.fps * rate)
         frames = resample(video.frames, video.fps, s.model_fps, continuation=False,
                           duration=video.frames.shape[0] / video.fps - 1 / video.fps)
-        encoded: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        text, mask = self.encode_caption(video.caption)
         total = cfg.mel.frames(samples)
         mel = torch.full((1, cfg.mel.n_mels, total), silence_level(cfg.mel))
         known = 0  # mel frames already made
         with torch.inference_mode():
             for index, start in enumerate(window_starts(frames.shape[0], s)):
                 clip = pad_to_window(frames[start: start + s.window_frames])
-                caption = video.caption_between(start / s.model_fps, (start + s.window_frames - 1) / s.model_fps)
-                if caption not in encoded:
-                    encoded[caption] = self.encode_caption(caption)
-                text, mask = encoded[caption]
                 first = round(start / s.model_fps / cfg.mel.seconds_per_frame())
                 made = self.window_mel(clip, text, mask, mel[..., first: known], video.seed, index)
                 stop = min(total, first + made.shape[-1])
