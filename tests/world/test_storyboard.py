@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from minisora.world import ObjectSpec, SceneSpec, simulate
 from minisora.world.captions import caption_clip
 from minisora.world.prompt import parse_prompt, read_prompt
 from minisora.world.sampler import sample_scene
-from minisora.world.storyboard import caption_windows, frame_windows, window
+from minisora.world.storyboard import caption_windows, frame_windows, lengthen, window
 
 
 def _falling_ball(seconds: float = 8.0) -> SceneSpec:
@@ -61,3 +62,17 @@ def test_windows_outside_the_clip_are_refused_and_seconds_are_clipped():
     with pytest.raises(ValueError, match="not inside"):
         window(spec, traj, 5, 5)
     assert frame_windows([(0.0, 1.0), (1.5, 9.0)], 16, 33) == [(0, 17), (24, 33)]
+
+
+@pytest.mark.parametrize("prompt", ["three balls bounce to the right", "the camera pans left over two red squares",
+                                    "the camera pans right over a blue ball"])
+def test_a_lengthened_scene_starts_as_the_short_clip(prompt):
+    short = parse_prompt(prompt, width=112, height=64, duration=4.0, seed=1)
+    longer = lengthen(short, 60.0)
+    traj_short, traj_long = simulate(short), simulate(longer)
+    assert len(traj_long.times) == 961
+    view = traj_long.positions[0, :, 0] - traj_long.camera_x[0]
+    np.testing.assert_allclose(view, traj_short.positions[0, :, 0] - traj_short.camera_x[0])
+    first = caption_windows(longer, traj_long, [(0, 65)])[0]
+    if not short.camera_pan:  # the same walls: the same first four seconds
+        assert first == caption_clip(short, traj_short)

@@ -207,11 +207,13 @@ def storyboard(config: GenerateConfig, size: tuple[int, int], seconds: float, no
         return None
     from minisora.text.refine import storyboard_prompt
 
+    chunk_seconds = (config.chunk_latents - 1) * 4 / config.model_fps
     try:
         return storyboard_prompt(config.prompt, seed=config.seed, width=size[0], height=size[1],
-                                 fps=config.model_fps, duration=(frames - 1) / config.model_fps)
-    except (ImportError, ValueError) as exc:  # the world cannot lay the prompt out over that length
-        note(f"one caption for every chunk: the scene could not be laid out over {seconds:g} s ({exc})")
+                                 fps=config.model_fps, duration=chunk_seconds,
+                                 length=(frames - 1) / config.model_fps)
+    except (ImportError, ValueError) as exc:  # e.g. a pan's longer world no longer fits the scene
+        note(f"one caption for every chunk: the scene could not be simulated over {seconds:g} s ({exc})")
         return None
 
 

@@ -58,11 +58,14 @@ class Storyboard:
 
 
 def storyboard_prompt(prompt: str, *, seed: int = 0, width: int = 64, height: int = 64, fps: int = 16,
-                      duration: float = 4.0) -> Storyboard:
-    """Lay out and simulate `prompt` for `duration` seconds, to caption its windows one by one.
-    Raises PromptError as `refine_prompt` does."""
+                      duration: float = 4.0, length: float = 60.0) -> Storyboard:
+    """Lay `prompt` out as `refine_prompt` does for a clip of `duration` seconds (the first
+    chunk: its window is captioned as that clip), then simulate the scene for `length` seconds,
+    to caption its later windows one by one. Raises PromptError as `refine_prompt` does."""
     from minisora.world.physics import simulate
     from minisora.world.prompt import parse_prompt
+    from minisora.world.storyboard import lengthen
 
     spec = parse_prompt(prompt, width=width, height=height, fps=fps, duration=duration, seed=seed)
+    spec = lengthen(spec, max(length, duration))
     return Storyboard(prompt, spec, simulate(spec))

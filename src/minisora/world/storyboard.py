@@ -19,6 +19,19 @@ from minisora.world.physics import Trajectory
 from minisora.world.spec import SceneSpec
 
 
+def lengthen(spec: SceneSpec, duration: float) -> SceneSpec:
+    """The same scene run for `duration` seconds: laid out as it is (for the first chunk's length,
+    so the first window is the clip a short generation would make), left to the physics after.
+    A left pan's view starts at the far wall, which moves out with the length: everything shifts
+    with it, so the view starts on the same scene."""
+    longer = dataclasses.replace(spec, duration=duration)
+    shift = longer.camera_start - spec.camera_start
+    if shift:
+        longer.objects = [dataclasses.replace(o, x=o.x + shift) for o in spec.objects]
+        longer.occluders = [dataclasses.replace(o, x=o.x + shift) for o in spec.occluders]
+    return longer.validate()
+
+
 def window(spec: SceneSpec, traj: Trajectory, start: int, stop: int) -> tuple[SceneSpec, Trajectory]:
     """The scene as it stands from frame `start` (inclusive) to `stop` (exclusive), its clock
     restarted at 0: objects where and as they are at `start` (colours changed by rules
