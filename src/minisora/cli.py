@@ -188,7 +188,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         format=args.format, refine=not args.no_refine, storyboard=not args.no_storyboard)
     sound = None if args.no_sound else "default"
     with ProgressBar() as bar:
-        result = generate(args.model, config, args.out, vae=args.vae, progress=bar, on_note=print,
+        result = generate(args.model, config, args.out, vae=args.vae, progress=bar, on_note=bar.note,
                           sound=sound)
     print(f"wrote {result.path} ({result.frames.shape[0]} frames at {result.fps} fps, {config.mode})")
     return 0

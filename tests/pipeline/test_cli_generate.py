@@ -44,3 +44,14 @@ def test_without_a_model_it_says_how_to_train_one(tmp_path):
     assert result.returncode == 2
     assert "minisora train" in result.stderr and "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_long_video_prints_each_new_caption_on_its_own_line(model_folder, tmp_path):
+    out = tmp_path / "long.gif"
+    result = run("a wood ball falls", "--seconds", "8", "--size", "32x32", "--steps", "2", "--seed", "1",
+                 "--model", str(model_folder), "--threads", "1", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    storyboard = [line for line in result.stdout.splitlines() if line.startswith("from ")]
+    assert storyboard and all(" s: On a " in line for line in storyboard)  # "from 3 s: On a ... background"
+    assert "rests on the floor" in storyboard[-1]
+    assert "step/s" not in result.stdout  # the bar stays on stderr, the notes above it

@@ -23,6 +23,14 @@ class ProgressBar:
         self.bar.update(done - self.bar.n)
         return True
 
+    def note(self, message: str) -> None:
+        """Print a line above the bar (a note that comes mid-generation, such as a chunk's new
+        caption), not into it."""
+        if self.bar is None:
+            print(message)
+        else:
+            self.bar.write(message)
+
     def __enter__(self) -> ProgressBar:
         return self
 
