@@ -163,11 +163,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_refine(args: argparse.Namespace) -> int:
-    from minisora.text.refine import refine_prompt
+    from minisora.pipeline.config import GenerateConfig
+    from minisora.pipeline.generation import chunk_captions
 
-    width, height = args.size
-    print(refine_prompt(args.prompt, seed=args.seed, width=width, height=height, fps=args.fps,
-                        duration=args.seconds))
+    config = GenerateConfig(prompt=args.prompt, seconds=args.seconds, seed=args.seed, size=args.size,
+                            model_fps=args.fps, storyboard=not args.no_storyboard).check()
+    (_, first), *later = chunk_captions(config, args.size)
+    print(f"prompt: {args.prompt}\nrefined: {first}")
+    for start, caption in later:  # a long video's storyboard, as `generate` prints it
+        print(f"from {start:g} s: {caption}")
     return 0
 
 
@@ -343,7 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
     refine.add_argument("--seed", type=int, default=0, help="fills in what the prompt leaves open")
     refine.add_argument("--size", type=parse_size, default=(64, 64), help="WIDTHxHEIGHT")
     refine.add_argument("--fps", type=int, default=16)
-    refine.add_argument("--seconds", type=float, default=4.0)
+    refine.add_argument("--seconds", type=float, default=4.0,
+                        help="longer than 4 s: also the caption each later chunk gets (the storyboard)")
+    refine.add_argument("--no-storyboard", action="store_true", help="only the first chunk's caption")
     refine.set_defaults(handler=cmd_refine)
 
     gen = sub.add_parser("generate", help="generate a video with a world model (every prompting mode)")

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from pipeline_helpers import FAST, moving_square, write_image
 
-from minisora.pipeline import generate
-from minisora.pipeline.timeline import plan_forward
+from minisora.pipeline import GenerateConfig, generate
+from minisora.pipeline.generation import chunk_captions
+from minisora.pipeline.timeline import chunk_windows, plan_forward
 from minisora.text.refine import refine_prompt, storyboard_prompt
 
 PROMPT = "a wood ball falls"  # lands, bounces, rests: later windows read differently from the first
-
-
-def chunk_windows(frames: int, window: int, context: int) -> list[tuple[int, int]]:
-    """The frames each text-to-video chunk covers, context included (the timeline's plan)."""
-    have, out = 0, []
-    for plan in plan_forward(0, frames, window, context):
-        out.append((have - plan.before, have + plan.new_frames))
-        have += min(plan.new_frames, frames - have)
-    return out
 
 
 def test_each_chunk_is_captioned_from_its_window(world, tmp_path):
@@ -37,6 +29,18 @@ def test_each_chunk_is_captioned_from_its_window(world, tmp_path):
     assert expected, "the ball must come to rest within the clip"
     assert [n for n in g.notes if n.startswith("from ")] == expected
     assert "rests on the floor" in expected[-1]
+    # what `minisora refine --seconds 4` shows, without a model, is what the chunks were given
+    config = GenerateConfig(PROMPT, seconds=4, seed=2, chunk_latents=FAST["chunk_latents"],
+                            context_latents=FAST["context_latents"])
+    assert chunk_captions(config, (32, 32)) == [(0.0, g.caption)] + [
+        (float(n.split(" s: ")[0][5:]), n.split(" s: ", 1)[1]) for n in expected]
+
+
+def test_chunk_windows_follow_the_plan():
+    windows = chunk_windows(65, 5, 1)  # 5-latent chunks, 1 latent frame of context (5 frames)
+    assert windows[0] == (0, 17) and windows[1] == (12, 29)  # 5 given frames, 3 new latents
+    assert all(b[0] == a[1] - 5 for a, b in zip(windows, windows[1:]))  # each takes 5 frames of context
+    assert windows[-1][1] >= 65 and len(windows) == len(plan_forward(0, 65, 5, 1))
 
 
 def test_without_the_storyboard_every_chunk_has_the_first_caption(world, tmp_path):

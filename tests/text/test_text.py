@@ -95,6 +95,21 @@ def test_refine_command_shows_the_refined_prompt():
     assert refined_line.startswith("refined: ") and "blue" in refined_line
 
 
+def test_refine_command_shows_a_long_videos_storyboard():
+    import subprocess
+    import sys
+
+    pytest.importorskip("minisora.world.captions")
+    args = [sys.executable, "-m", "minisora.cli", "refine", "a wood ball falls", "--seconds", "12", "--seed", "1"]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[1].startswith("refined: ") and "lands on the floor" in lines[1]
+    assert lines[-1].startswith("from ") and "rests on the floor" in lines[-1]
+    flat = subprocess.run([*args, "--no-storyboard"], capture_output=True, text=True, timeout=60)
+    assert flat.stdout.strip().splitlines() == lines[:2]
+
+
 @pytest.mark.parametrize("kind", ["bert", "t5"])
 def test_any_hugging_face_encoder_folder_can_replace_minilm(kind, tmp_path):
     """A tiny random BERT or T5 (encoder half used) saved as a folder loads through the config."""

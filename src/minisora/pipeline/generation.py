@@ -42,6 +42,7 @@ from minisora.pipeline.inputs import (
 from minisora.pipeline.model import WorldModel, load_world_model
 from minisora.pipeline.modes import Made, Sources, make, new_frames
 from minisora.pipeline.sound import SoundModel, VideoForSound, check_soundtrack
+from minisora.pipeline.timeline import chunk_windows
 from minisora.text.refine import Storyboard
 
 # (evaluations done, evaluations planned, stage) -> False to cancel
@@ -215,6 +216,23 @@ def storyboard(config: GenerateConfig, size: tuple[int, int], seconds: float, no
     except (ImportError, ValueError) as exc:  # e.g. a pan's longer world no longer fits the scene
         note(f"one caption for every chunk: the scene could not be simulated over {seconds:g} s ({exc})")
         return None
+
+
+def chunk_captions(config: GenerateConfig, size: tuple[int, int] = DEFAULT_SIZE) -> list[tuple[float, str]]:
+    """What a text-to-video of `config` is conditioned on, without a model: (the second it
+    starts at, caption) for the first chunk and each later one whose caption changes."""
+    seconds = config.seconds if config.seconds is not None else DEFAULT_SECONDS
+    caption = refine(config, size, seconds, lambda message: None)
+    board = storyboard(config, size, seconds, lambda message: None)
+    if board is None:
+        return [(0.0, caption)]
+    frames = new_frames(seconds, config.model_fps) + 1
+    out: list[tuple[float, str]] = []
+    for start, stop in chunk_windows(frames, config.chunk_latents, config.context_latents):
+        text = board.caption(start, stop)
+        if not out or text != out[-1][1]:
+            out.append((start / config.model_fps, text))
+    return out
 
 
 def prompt_texts(world: WorldModel, caption: str, negative: str, board: Storyboard | None, fps: int,

@@ -50,6 +50,16 @@ def plan_forward(have: int, new_frames: int, window: int, context: int, after: i
     return plans
 
 
+def chunk_windows(frames: int, window: int, context: int) -> list[tuple[int, int]]:
+    """The frames [start, stop) that each chunk of a new clip of `frames` frames covers, its
+    context included: where text-to-video's chunks sit on the clip's timeline."""
+    have, windows = 0, []
+    for plan in plan_forward(0, frames, window, context):
+        windows.append((have - plan.before, have + plan.new_frames))
+        have += min(plan.new_frames, frames - have)
+    return windows
+
+
 def plan_backward(have: int, new_frames: int, window: int, context: int) -> list[ChunkPlan]:
     """Chunks that add `new_frames` (a multiple of 4) before `have` existing frames."""
     if new_frames % 4:
