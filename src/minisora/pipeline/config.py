@@ -76,6 +76,16 @@ class GenerateConfig:
         return [Path(f) for f in files if f is not None]
 
     @property
+    def chunk_frames(self) -> int:
+        """Frames of a first chunk (a clip from nothing): its first latent frame is one frame."""
+        return 4 * self.chunk_latents - 3
+
+    @property
+    def chunk_seconds(self) -> float:
+        """The length of one chunk: the longest clip a caption describes."""
+        return (self.chunk_frames - 1) / self.model_fps
+
+    @property
     def edit_strength(self) -> float:
         return DEFAULT_STRENGTH if self.strength is None else self.strength
 

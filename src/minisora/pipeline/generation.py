@@ -106,7 +106,7 @@ def generate(model: str | Path | WorldModel | None, prompt: str | GenerateConfig
     # 2. refine and encode the prompt (a long text-to-video: a caption for each chunk's window)
     caption = refine(config, size, seconds, note)  # first: a word the world does not know stops here
     board = storyboard(config, size, seconds, note)
-    caption = caption if board is None else board.caption(0, 4 * config.chunk_latents - 3)
+    caption = caption if board is None else board.caption(0, config.chunk_frames)
     note(f"refined prompt: {caption}")
     texts = prompt_texts(world, caption, config.negative, board, config.model_fps, note)
     # 3. prepare latents and conditioning: inputs at the output size and the model's frame rate
@@ -187,10 +187,9 @@ def refine(config: GenerateConfig, size: tuple[int, int], seconds: float, note: 
         return config.prompt
     from minisora.text.refine import refine_prompt
 
-    chunk_seconds = (config.chunk_latents - 1) * 4 / config.model_fps
     try:
         refined = refine_prompt(config.prompt, seed=config.seed, width=size[0], height=size[1],
-                                fps=config.model_fps, duration=min(seconds, chunk_seconds))
+                                fps=config.model_fps, duration=min(seconds, config.chunk_seconds))
     except RuntimeError as exc:  # an install without the world's captioner
         note(f"prompt used as typed ({exc})")
         return config.prompt
@@ -199,19 +198,18 @@ def refine(config: GenerateConfig, size: tuple[int, int], seconds: float, note: 
 
 def storyboard(config: GenerateConfig, size: tuple[int, int], seconds: float, note: Callable[[str], None]
                ) -> Storyboard | None:
-    """For a text-to-video longer than one chunk, the scene laid out and simulated over the whole
-    length, so that each chunk is captioned from its own window (world/storyboard.py); None for
-    other modes, for one chunk, and with `storyboard` or `refine` off."""
+    """For a text-to-video longer than one chunk, the scene laid out for one chunk and simulated
+    over the whole length, so that each chunk is captioned from its own window
+    (world/storyboard.py); None for other modes, for one chunk, and with `storyboard` or `refine` off."""
     frames = new_frames(seconds, config.model_fps) + 1
     if (config.mode != "text-to-video" or not (config.storyboard and config.refine and config.prompt.strip())
-            or frames <= 4 * config.chunk_latents - 3):
+            or frames <= config.chunk_frames):
         return None
     from minisora.text.refine import storyboard_prompt
 
-    chunk_seconds = (config.chunk_latents - 1) * 4 / config.model_fps
     try:
         return storyboard_prompt(config.prompt, seed=config.seed, width=size[0], height=size[1],
-                                 fps=config.model_fps, duration=chunk_seconds,
+                                 fps=config.model_fps, duration=config.chunk_seconds,
                                  length=(frames - 1) / config.model_fps)
     except (ImportError, ValueError) as exc:  # e.g. a pan's longer world no longer fits the scene
         note(f"one caption for every chunk: the scene could not be simulated over {seconds:g} s ({exc})")

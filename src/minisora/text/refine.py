@@ -47,7 +47,7 @@ class Storyboard:
     the training-style caption of the frames in [start, stop) (see world/storyboard.py)."""
 
     prompt: str
-    spec: Any  # the world SceneSpec, laid out for the whole length
+    spec: Any  # the world SceneSpec, laid out for the first chunk and run for the whole length
     trajectory: Any  # its simulation
 
     def caption(self, start: int, stop: int) -> str:
