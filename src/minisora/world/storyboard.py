@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-
 from minisora.world.captions import caption_clip
 from minisora.world.physics import Trajectory
 from minisora.world.spec import SceneSpec
@@ -64,11 +62,3 @@ def caption_windows(spec: SceneSpec, traj: Trajectory, windows: list[tuple[int, 
     clip that showed only that window."""
     return [caption_clip(*window(spec, traj, start, stop)) for start, stop in windows]
 
-
-def frame_windows(seconds: list[tuple[float, float]], fps: int, frames: int) -> list[tuple[int, int]]:
-    """(start, stop) frame windows for windows given in seconds, clipped to the clip's frames."""
-    out = []
-    for t0, t1 in seconds:
-        start = int(np.clip(round(t0 * fps), 0, frames - 1))
-        out.append((start, int(np.clip(round(t1 * fps) + 1, start + 1, frames))))
-    return out
