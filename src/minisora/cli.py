@@ -220,7 +220,10 @@ def cmd_train_sound(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    options = {k: v for k, v in vars(args).items() if k not in ("handler", "command", "threads", "export")}
+    options = {k: v for k, v in vars(args).items()
+               if k not in ("handler", "command", "threads", "export", "frame_conv")}
+    if args.frame_conv is not None:
+        options["model"] = {"frame_conv": args.frame_conv}
     last = train_sound(SoundTrainConfig.from_dict(options))
     print(f"last checkpoint: {last}")
     if args.export:
@@ -413,6 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
     ts.add_argument("--log-every", type=int, default=None)
     ts.add_argument("--seed", type=int, default=None)
     ts.add_argument("--init-from", default=None, help="weights a new run starts from (e.g. after a new VAE)")
+    ts.add_argument("--frame-conv", type=int, default=None,
+                    help="channels of the convolutions over the frames (0: none; a run from --init-from "
+                         "weights without them gets them added, starting silent)")
     ts.add_argument("--export", default=None, help="write the final EMA here as shipped weights")
     ts.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     ts.set_defaults(handler=cmd_train_sound)

@@ -168,3 +168,84 @@ def test_conditioning_made_once_serves_every_step():
             assert torch.equal(model(x * t, times, conditioning=conditioning), full)
         with pytest.raises(ValueError, match="conditioning made for 40 mel frames"):
             model(x[..., :36], torch.tensor([0.5, 0.5]), conditioning=conditioning)
+
+
+def tiny_conv(seed: int = 0) -> SoundDiT:
+    """The tiny preset with the frame convolutions (FrameEncoder) on an 8 x 8 grid, randomised."""
+    from dataclasses import replace
+
+    torch.manual_seed(seed)
+    model = SoundDiT(replace(SOUND_PRESETS["tiny"], frame_conv=4, conv_grid=8))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.2)
+    return model.eval()
+
+
+def test_frame_convolutions_added_to_a_trained_model_start_silent():
+    """A model given the convolutions (train-sound --frame-conv from weights without them)
+    starts as the model it was: same weights, the finer grid pooled to the old one, same output."""
+    from dataclasses import replace
+
+    import torch.nn.functional as F
+
+    old = tiny()
+    new = SoundDiT(replace(old.config, frame_conv=4, conv_grid=8)).eval()
+    missing, unexpected = new.load_state_dict(old.state_dict(), strict=False)
+    assert not unexpected and missing and all(k.startswith(("frame_encoder.", "seen_mlp.")) for k in missing)
+    x, latents, text, mask = inputs(old)
+    fine = torch.rand(2, 4 * (latents.shape[2] - 1) + 1, 8, 8, generator=torch.Generator().manual_seed(3))
+    before = run(old, x, latents, text, mask, grids=F.avg_pool2d(fine, 2))
+    assert torch.allclose(run(new, x, latents, text, mask, grids=fine), before, atol=1e-6)
+    with torch.no_grad():
+        new.seen_mlp[-1].weight.normal_(0.0, 0.2)  # trained: the convolutions now speak
+    assert (run(new, x, latents, text, mask, grids=fine) - before).abs().max() > 1e-3
+
+
+def test_the_frame_convolutions_see_seven_frames_around_each_of_a_tokens_four():
+    """A token at frame f reads the convolution features of frames f-1 .. f+2, each of which has
+    seen frames t-3 .. t+3 and the change into frame t-3: frames f-5 .. f+5 reach it, no more."""
+    model = tiny_conv()
+    latents = torch.randn(1, 16, 5, 4, 4)
+    grids = torch.rand(1, 17, 8, 8, generator=torch.Generator().manual_seed(4))
+    times = torch.tensor([0.03, 0.6])  # frames 0 (0 .. 5 reach it) and 9 (4 .. 14)
+    base = model.aligned_frames(model.encode_video(latents, 16.0, frames=grids), times)
+    cases = ((3, [True, False]), (4, [True, True]), (5, [True, True]), (6, [False, True]), (14, [False, True]),
+             (15, [False, False]))
+    for frame, reaches in cases:
+        changed = grids.clone()
+        changed[:, frame] += 0.5
+        after = model.aligned_frames(model.encode_video(latents, 16.0, frames=changed), times)
+        assert [bool((base[:, i] - after[:, i]).abs().max() > 1e-4) for i in range(2)] == reaches, frame
+
+
+def test_a_training_crop_reads_the_frames_of_the_whole_clip():
+    """collate() keeps only the frames around a crop (less compute): the model's output is
+    exactly what the whole clip's frames give."""
+    from minisora.sound.train import collate
+
+    model = tiny_conv()
+    cfg = model.config
+    g = torch.Generator().manual_seed(6)
+    grids = torch.rand(2, 33, 8, 8, generator=g)
+    items = [{"mel": torch.randn(cfg.mel.n_mels, 210, generator=g), "latents": torch.randn(16, 9, 4, 4, generator=g),
+              "frames": grids[i], "fps": 16, "text": torch.randn(3, cfg.text_dim, generator=g)} for i in range(2)]
+    firsts = set()
+    for seed in range(6):
+        batch = collate(items, cfg, crop=3, generator=torch.Generator().manual_seed(seed))
+        firsts.add(batch["first_latent"])
+        assert batch["frames"].shape[1] < 33
+        args = (batch["mel"], torch.tensor([0.3, 0.7]))
+        rest = dict(video_keep=torch.tensor([True, True]), text=batch["text"], text_mask=batch["mask"],
+                    audio_offset=batch["audio_offset"])
+        cropped = model.encode_video(batch["latents"], 16.0, batch["first_latent"], frames=batch["frames"],
+                                     frames_start=batch["frames_start"])
+        whole = model.encode_video(batch["latents"], 16.0, batch["first_latent"], frames=grids)
+        assert torch.allclose(model(*args, cropped, **rest), model(*args, whole, **rest), atol=1e-6)
+    assert len(firsts) > 2  # crops at the start, the middle and the end were drawn
+
+
+def test_conv_grid_must_pool_to_the_frame_grid():
+    with pytest.raises(ValueError, match="conv_grid 20 must be a multiple of 8"):
+        SoundConfig(frame_conv=8, conv_grid=20)
+    assert SoundConfig(frame_conv=8).input_grid == 32 and SoundConfig().input_grid == 16

@@ -73,3 +73,27 @@ def test_another_mel_in_the_same_cache_is_refused(cache):
 
     with pytest.raises(ValueError, match="another mel"):
         build_cache(cache, 3, mel=SoundConfig().mel)
+
+
+def test_frame_convolutions_are_added_to_weights_without_them(cache, tmp_path):
+    """--frame-conv with --init-from weights that lack them: the run starts from those weights
+    (every shared tensor equal at step 0) with the convolutions added; weights of another
+    architecture are refused with what differs."""
+    from dataclasses import replace
+
+    from minisora.sound.train import start_or_resume
+
+    last = train_sound(config(tmp_path / "run", cache, 2), log=lambda m: None)
+    out = export_weights(last, tmp_path / "weights")
+    shipped = load_file(str(out / "model.safetensors"))
+    added = replace(config(tmp_path / "conv", cache, 2), init_from=str(out), model={"frame_conv": 4, "conv_grid": 8})
+    model, _, _, step, _ = start_or_resume(added, SoundConfig.load(out / "config.json").vae_fingerprint)
+    state = model.state_dict()
+    assert step == 0 and model.config.frame_conv == 4
+    assert all(torch.equal(state[k], v.float()) for k, v in shipped.items())
+    assert any(k.startswith("frame_encoder.") for k in state)
+    trained = train_sound(added, log=lambda m: None)  # builds the 8 x 8 grids it reads
+    assert "seen_mlp.2.weight" in load_file(str(trained / "model.safetensors"))
+    other = replace(config(tmp_path / "wide", cache, 2), init_from=str(out), model={"width": 64, "heads": 4})
+    with pytest.raises(ValueError, match="another architecture"):
+        train_sound(other, log=lambda m: None)

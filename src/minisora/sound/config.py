@@ -26,6 +26,10 @@ class SoundConfig:
     latent_channels: int = 16  # the video autoencoder's C
     latent_patch: int = 2  # spatial patch over the video latent (H', W')
     frame_grid: int = 16  # the frame-rate path: each video frame's luma averaged over G x G cells
+    # the frame-rate path's convolutions (model.FrameEncoder): channels of its first layer (0: none);
+    # they read every frame's luma on a finer conv_grid x conv_grid grid (frame_grid is pooled from it)
+    frame_conv: int = 0
+    conv_grid: int = 32
     time_factor: int = 4  # video frames per latent frame after the first (the causal VAE)
     text_dim: int = 384
     rope_theta: float = 10000.0
@@ -50,7 +54,15 @@ class SoundConfig:
             raise ValueError(f"time_shift {self.time_shift} must be positive")
         if self.depth < 1 or self.mel_patch < 1 or self.latent_patch < 1 or self.frame_grid < 1:
             raise ValueError("depth, mel_patch, latent_patch and frame_grid must be at least 1")
+        if self.frame_conv < 0 or (self.frame_conv and (self.conv_grid % self.frame_grid or self.conv_grid % 8)):
+            raise ValueError(f"conv_grid {self.conv_grid} must be a multiple of 8 and of frame_grid "
+                             f"{self.frame_grid} (frame_conv {self.frame_conv} >= 0)")
         return self
+
+    @property
+    def input_grid(self) -> int:
+        """The luma grid the model reads (model.frame_grid's `grid`): conv_grid with the conv path."""
+        return self.conv_grid if self.frame_conv else self.frame_grid
 
     @property
     def token_dim(self) -> int:

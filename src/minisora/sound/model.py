@@ -5,6 +5,7 @@
                                                                       latent frame's time
     video frames (B, 3, T, H, W) --luma on a G x G grid--> frame-rate features, added to each
                                                          audio token from the frames around it
+                                 (and, with frame_conv, the grids through FrameEncoder's convolutions)
     [adaLN-Zero self-attn (1D RoPE) -> cross-attn to video (RoPE) -> cross-attn to text -> MLP] x depth
 
 Audio and video rotary positions are counted in the same seconds (Ovi, JavisDiT; MMAudio's
@@ -71,6 +72,7 @@ class VideoCondition(NamedTuple):
     starts: torch.Tensor  # (T',) seconds: when each latent frame's video frames begin
     ends: torch.Tensor  # (T',) and end
     frames: torch.Tensor  # (B, T, G * G) every video frame's luma grid (frame_grid)
+    seen: torch.Tensor | None  # (B, T, D) every frame's FrameEncoder features (config.frame_conv)
     fps: float  # video frames per second
     frames_start: float = 0.0  # seconds: when video frame 0 is shown
 
@@ -81,7 +83,8 @@ class VideoCondition(NamedTuple):
     def doubled(self) -> VideoCondition:
         """The batch twice over (guidance's conditional and unconditional halves)."""
         return self._replace(tokens=torch.cat([self.tokens] * 2), pooled=torch.cat([self.pooled] * 2),
-                             frames=torch.cat([self.frames] * 2))
+                             frames=torch.cat([self.frames] * 2),
+                             seen=None if self.seen is None else torch.cat([self.seen] * 2))
 
 
 def frame_grid(video: torch.Tensor, grid: int) -> torch.Tensor:
@@ -107,6 +110,33 @@ def spatial_embedding(h: int, w: int, width: int) -> torch.Tensor:
     rows, cols = torch.meshgrid(torch.arange(h).float(), torch.arange(w).float(), indexing="ij")
     parts = [f(p.reshape(-1, 1) * freqs) for p in (rows, cols) for f in (torch.sin, torch.cos)]
     return F.pad(torch.cat(parts, dim=1), (0, width - 4 * quarter))
+
+
+class FrameEncoder(nn.Module):
+    """Every video frame's luma grid (B, T, G, G) -> (B, T, D): a contact, seen.
+
+    A contact is a change of motion at one place: an object moving down, then up. Three
+    spatiotemporal convolutions (3 x 3 x 3, stride 2 in space) over the luma and its change from
+    the frame before find it wherever it happens, over 7 frames (0.44 s at 16 fps) around each
+    frame; the mean and max over space say whether and how strongly something changed there.
+    Frames beyond the clip repeat its edge frames (still video makes no sound)."""
+
+    def __init__(self, channels: int, width: int) -> None:
+        super().__init__()
+        c = channels
+        self.convs = nn.ModuleList([nn.Conv3d(2, c, 3, stride=(1, 2, 2), padding=(0, 1, 1)),
+                                    nn.Conv3d(c, 2 * c, 3, stride=(1, 2, 2), padding=(0, 1, 1)),
+                                    nn.Conv3d(2 * c, 2 * c, 3, stride=(1, 2, 2), padding=(0, 1, 1))])
+        self.out = nn.Linear(4 * c, width)
+
+    def forward(self, grids: torch.Tensor) -> torch.Tensor:
+        x = grids[:, None]  # (B, 1, T, G, G)
+        change = 4.0 * (x - torch.cat([x[:, :, :1], x[:, :, :-1]], dim=2))  # none at frame 0
+        x = torch.cat([x, change], dim=1)
+        for conv in self.convs:
+            x = F.gelu(conv(torch.cat([x[:, :, :1], x, x[:, :, -1:]], dim=2)))  # edge frames repeat
+        pooled = torch.cat([x.mean((-2, -1)), x.amax((-2, -1))], dim=1)  # (B, 4c, T)
+        return self.out(pooled.transpose(1, 2))
 
 
 class VideoCrossAttention(nn.Module):
@@ -191,6 +221,9 @@ class SoundDiT(nn.Module):
         # changes) and where between frames f and f+1 the token falls
         grid2 = config.frame_grid**2
         self.frame_mlp = nn.Sequential(nn.Linear(4 * grid2 + 8, 2 * width), nn.GELU(), nn.Linear(2 * width, width))
+        if config.frame_conv:  # and the same frames through convolutions, added to it
+            self.frame_encoder = FrameEncoder(config.frame_conv, width)
+            self.seen_mlp = nn.Sequential(nn.Linear(4 * width + 8, 2 * width), nn.GELU(), nn.Linear(2 * width, width))
         self.video_null = nn.Parameter(torch.zeros(width))  # the "no video" flag for guidance
         self.text_in = nn.Linear(config.text_dim, width)
         self.text_null = nn.Parameter(torch.zeros(1, 1, width))  # always-present key: text may be empty
@@ -209,6 +242,8 @@ class SoundDiT(nn.Module):
         for layer in (self.t_embed.mlp[0], self.t_embed.mlp[2]):
             nn.init.normal_(layer.weight, std=0.02)
         zero = [self.final, self.final_modulation[-1]]
+        if self.config.frame_conv:  # starts silent: a model it is added to starts unchanged
+            zero.append(self.seen_mlp[-1])
         for block in self.blocks:
             zero += [block.modulation[-1], block.video.out, block.text.out]
         for layer in zero:
@@ -216,19 +251,25 @@ class SoundDiT(nn.Module):
             nn.init.zeros_(layer.bias)
 
     def encode_video(self, latents: torch.Tensor, fps: float, first_latent: int = 0, *,
-                     frames: torch.Tensor) -> VideoCondition:
+                     frames: torch.Tensor, frames_start: float = 0.0) -> VideoCondition:
         """(B, C, T', H', W') normalised latents and the clip's luma grids (B, T, G, G) from
         frame_grid -> video tokens, their times, the latent frames' spans and the frame-rate
         features. first_latent: the clip's latent frame that latents[:, :, 0] is (a window of a
-        clip); `frames` are always the whole clip's, frame 0 at 0 s."""
-        cfg, p, g = self.config, self.config.latent_patch, self.config.frame_grid
+        clip); `frames` are the clip's from the one shown at `frames_start` seconds (the whole
+        clip's, or a training crop's with frames to spare either side)."""
+        cfg, p, g = self.config, self.config.latent_patch, self.config.input_grid
         b, c, n_latent, height, width = latents.shape
         if c != cfg.latent_channels or height % p or width % p:
             raise ValueError(f"video latent {tuple(latents.shape)}: expected (B, {cfg.latent_channels}, T', H', W') "
                              f"with H', W' multiples of {p}")
         if frames.ndim != 4 or frames.shape[0] != b or tuple(frames.shape[2:]) != (g, g):
-            raise ValueError(f"frame grids {tuple(frames.shape)}: expected ({b}, T, {g}, {g}) from frame_grid()")
-        grids = frames.reshape(b, frames.shape[1], g * g).to(latents.dtype)
+            raise ValueError(f"frame grids {tuple(frames.shape)}: expected ({b}, T, {g}, {g}) from "
+                             f"frame_grid(video, {g})")
+        frames = frames.to(latents.dtype)
+        seen = self.frame_encoder(frames) if cfg.frame_conv else None
+        if g != cfg.frame_grid:  # the MLP's coarser grid, pooled from the conv path's
+            frames = F.avg_pool2d(frames, g // cfg.frame_grid)
+        grids = frames.reshape(b, frames.shape[1], cfg.frame_grid**2)
         h, w = height // p, width // p
         x = latents.reshape(b, c, n_latent, h, p, w, p).permute(0, 3, 5, 2, 1, 4, 6)  # (B, h, w, T', C, p, p)
         x = self.video_in(x.reshape(b, h * w, n_latent, c * p * p))  # (B, hw, T', D)
@@ -240,7 +281,7 @@ class SoundDiT(nn.Module):
         times = latent_frame_times(first_latent + n_latent, fps, cfg)[first_latent:]
         starts, ends = latent_frame_spans(first_latent + n_latent, fps, cfg)
         return VideoCondition(tokens, times.repeat_interleave(h * w), pooled, starts[first_latent:],
-                              ends[first_latent:], grids, float(fps))
+                              ends[first_latent:], grids, seen, float(fps), float(frames_start))
 
     def aligned_frames(self, video: VideoCondition, times: torch.Tensor) -> torch.Tensor:
         """(B, N, D): for audio tokens at `times` (N,), the luma grids of video frames f-1 .. f+2
@@ -260,8 +301,11 @@ class SoundDiT(nn.Module):
         phase = torch.cat([torch.sin(torch.pi * k * where[:, None]) for k in (1, 2, 3, 4)]
                           + [torch.cos(torch.pi * k * where[:, None]) for k in (1, 2, 3, 4)], dim=1)
         b = feats.shape[0]
-        x = torch.cat([g[1], *change, phase.to(feats).expand(b, -1, -1)], dim=-1)
-        return self.frame_mlp(x)
+        phase = phase.to(feats).expand(b, -1, -1)
+        out = self.frame_mlp(torch.cat([g[1], *change, phase], dim=-1))
+        if video.seen is not None:  # the convolutions' features of the same four frames
+            out = out + self.seen_mlp(torch.cat([video.seen[:, i] for i in index] + [phase], dim=-1))
+        return out
 
     def aligned_video(self, video: VideoCondition, times: torch.Tensor) -> torch.Tensor:
         """(B, N, D): for audio tokens at `times` (N,), the pooled features of the latent frame

@@ -30,6 +30,8 @@ from minisora.sound.config import SOUND_PRESETS, SoundConfig
 from minisora.sound.model import SoundDiT
 
 PREFIX = "step_"
+FRAME_MARGIN = 6  # video frames kept either side of a training crop for the frame-rate path
+ADDABLE = ("frame_encoder.", "seen_mlp.")  # modules a run may add to --init-from weights (they start silent)
 
 
 @dataclass
@@ -101,16 +103,23 @@ def collate(items: list[dict[str, Any]], cfg: SoundConfig, crop: int = 0,
 
     mel = torch.stack([pad_frames(it["mel"].float(), cfg.mel_patch, silence_level(cfg.mel)) for it in items])
     latents = torch.stack([it["latents"].float() for it in items])
-    grids = torch.stack([it["frames"].float() for it in items])  # the whole clips' (a crop's times are absolute)
-    fps, offset, first = float(items[0]["fps"]), 0.0, 0
+    grids = torch.stack([it["frames"].float() for it in items])  # (B, T, G, G) of the whole clips
+    fps, offset, first, first_frame = float(items[0]["fps"]), 0.0, 0, 0
     if 0 < crop < latents.shape[2]:
         first = int(torch.randint(latents.shape[2] - crop + 1, (1,), generator=generator))
         start, frames = crop_window(latents.shape[2], first, crop, fps, cfg)
         latents, mel = latents[:, :, first: first + crop], mel[..., start: start + frames]
         offset = start * cfg.mel.seconds_per_frame()
+        # the crop's video frames and the frames the frame-rate path reads around them (its
+        # convolutions see 3 frames either side, a token frames f - 1 .. f + 2): the features are
+        # those of the whole clip, for less compute
+        shown = (0 if first == 0 else cfg.time_factor * first - cfg.time_factor + 1,
+                 cfg.time_factor * (first + crop - 1) + 1)
+        first_frame = max(0, shown[0] - FRAME_MARGIN)
+        grids = grids[:, first_frame: shown[1] + FRAME_MARGIN]
     text, mask = pad_tokens([it["text"].float() for it in items])
     return {"mel": mel, "latents": latents, "frames": grids, "text": text, "mask": mask, "fps": fps,
-            "audio_offset": offset, "first_latent": first}
+            "audio_offset": offset, "first_latent": first, "frames_start": first_frame / fps}
 
 
 def draw_batch(groups: list[list[int]], batch: int, generator: torch.Generator) -> list[int]:
@@ -124,7 +133,8 @@ def training_loss(model: SoundDiT, batch: dict[str, torch.Tensor], config: Sound
                   generator: torch.Generator) -> torch.Tensor:
     """Rectified-flow loss on the mel (viewed as a one-frame latent, flow/'s convention)."""
     b = batch["mel"].shape[0]
-    video = model.encode_video(batch["latents"], batch["fps"], batch["first_latent"], frames=batch["frames"])
+    video = model.encode_video(batch["latents"], batch["fps"], batch["first_latent"], frames=batch["frames"],
+                               frames_start=batch["frames_start"])
     roll = torch.rand(b, generator=generator)
     keep_video = roll >= config.drop_all
     keep_text = roll >= config.drop_all + config.drop_text
@@ -208,8 +218,13 @@ def start_or_resume(config: SoundTrainConfig, fingerprint: str
         from minisora.sound.weights import find_sound_weights
 
         folder, name = find_sound_weights(Path(config.init_from))
-        weights = load_file(str(folder / name))
-        model.load_state_dict({k: v.float() for k, v in weights.items()}, strict=True)
+        weights, own = load_file(str(folder / name)), model.state_dict()
+        differ = sorted({k for k, v in weights.items() if k not in own or own[k].shape != v.shape}
+                        | {k for k in own if k not in weights and not k.startswith(ADDABLE)})
+        if differ:
+            raise ValueError(f"{folder}: weights of another architecture ({len(differ)} tensors differ, e.g. "
+                             f"{differ[:3]}); only the frame convolutions (--frame-conv) can be added to them")
+        model.load_state_dict({k: v.float() for k, v in weights.items()}, strict=False)
     ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
     return model, ema, make_optimizer(model, config), 0, []
 
@@ -226,7 +241,7 @@ def train_sound(config: SoundTrainConfig, log: Callable[[str], None] = print) ->
     fingerprint = vae_fingerprint(config.vae)
     wanted = model_config(config, fingerprint)
     latents_dir, frames_dir = build_cache(config.cache, config.clips, config.world_seed, config.vae, wanted.mel,
-                                          log=log, grid=wanted.frame_grid)
+                                          log=log, grid=wanted.input_grid)
     items = load_cache(config.cache, latents_dir, frames_dir, config.clips)
     groups = batches_by_shape(items)
     model, ema, optimizer, step, history = start_or_resume(config, fingerprint)
