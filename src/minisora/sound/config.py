@@ -89,7 +89,7 @@ class SoundConfig:
 
 
 SOUND_PRESETS: dict[str, SoundConfig] = {
-    "sound-s": SoundConfig(),  # the shipped model: 1.38 M parameters
+    "sound-s": SoundConfig(frame_conv=16),  # the shipped model: 1.52 M parameters
     "tiny": SoundConfig(depth=1, width=32, heads=2, mlp_ratio=2.0, freq_dim=32, frame_grid=4,
                         mel=MelConfig(n_mels=16)),
 }
