@@ -427,8 +427,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("video", nargs="?", type=Path, default=None, help="one video to score (with --prompt)")
     ev.add_argument("--prompt", default=None, help="the prompt the video was made from")
     ev.add_argument("--model", default="render",
-                    help="checkpoint folder, 'render' (the ground-truth ceiling), or 'autoencoder[:WEIGHTS]' "
-                         "(renders through the autoencoder: the ceiling of a model decoded by it)")
+                    help="checkpoint folder, 'render' (the ground-truth ceiling; the default: pass the shipped "
+                         "model's folder to score it), or 'autoencoder[:WEIGHTS]' (renders through the "
+                         "autoencoder: the ceiling of a model decoded by it)")
     ev.add_argument("--suite", default="all", help="all, or one of the suites (see minisora.eval.suites)")
     ev.add_argument("--seeds", type=int, default=1, help="seeds per prompt")
     ev.add_argument("--first-seed", type=int, default=0,
