@@ -9,9 +9,11 @@ from minisora.sound.config import SOUND_PRESETS, SoundConfig
 from minisora.sound.model import SoundDiT, audio_token_times, latent_frame_times
 
 
-def tiny(seed: int = 0) -> SoundDiT:
+def tiny(seed: int = 0, **overrides) -> SoundDiT:
+    from dataclasses import replace
+
     torch.manual_seed(seed)
-    model = SoundDiT(SOUND_PRESETS["tiny"])
+    model = SoundDiT(replace(SOUND_PRESETS["tiny"], **overrides))
     with torch.no_grad():  # adaLN-Zero starts as v = 0: randomise everything so outputs mean something
         for p in model.parameters():
             p.normal_(0.0, 0.2)
@@ -172,14 +174,7 @@ def test_conditioning_made_once_serves_every_step():
 
 def tiny_conv(seed: int = 0) -> SoundDiT:
     """The tiny preset with the frame convolutions (FrameEncoder) on an 8 x 8 grid, randomised."""
-    from dataclasses import replace
-
-    torch.manual_seed(seed)
-    model = SoundDiT(replace(SOUND_PRESETS["tiny"], frame_conv=4, conv_grid=8))
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0.0, 0.2)
-    return model.eval()
+    return tiny(seed, frame_conv=4, conv_grid=8)
 
 
 def test_frame_convolutions_added_to_a_trained_model_start_silent():
