@@ -134,6 +134,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"latents ready in {args.latents}")
         return 0
     print(f"run folder: {train(config)}")
+    from minisora.train import distributed
+
+    if distributed.launched_by_torchrun():
+        distributed.exit_worker(0)  # see there: gloo can abort a worker at interpreter exit
     return 0
 
 

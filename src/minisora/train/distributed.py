@@ -3,9 +3,11 @@ presets. Without torchrun's environment everything runs as a single process."""
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 import torch.distributed as dist
@@ -44,6 +46,25 @@ def init_distributed() -> DistInfo:
 def shutdown_distributed(info: DistInfo) -> None:
     if info.enabled and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def exit_worker(code: int) -> NoReturn:
+    """End a torchrun worker (WORLD_SIZE > 1) without Python's finalization, standard streams flushed.
+
+    With DDP on gloo (torch 2.13) the process group outlives destroy_process_group: its worker
+    threads stay, and one still freeing the last collective's tensors when the interpreter
+    finalizes needs the GIL, cannot have it, and aborts the process ("terminate called without
+    an active exception", SIGABRT) after a run that succeeded. A minimal DDP script on a busy
+    2-core machine ended that way 15 times in 60; ending with os._exit, 0 times in 40. Every file
+    a run writes is closed before this is called."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def launched_by_torchrun() -> bool:
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
 def wrap_model(model: torch.nn.Module, info: DistInfo, fsdp: bool) -> torch.nn.Module:
