@@ -225,9 +225,10 @@ def cmd_train_sound(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     options = {k: v for k, v in vars(args).items()
-               if k not in ("handler", "command", "threads", "export", "frame_conv")}
-    if args.frame_conv is not None:
-        options["model"] = {"frame_conv": args.frame_conv}
+               if k not in ("handler", "command", "threads", "export", "frame_conv", "frame_colors")}
+    model = {k: getattr(args, k) for k in ("frame_conv", "frame_colors") if getattr(args, k) is not None}
+    if model:
+        options["model"] = model
     last = train_sound(SoundTrainConfig.from_dict(options))
     print(f"last checkpoint: {last}")
     if args.export:
@@ -423,6 +424,8 @@ def build_parser() -> argparse.ArgumentParser:
     ts.add_argument("--frame-conv", type=int, default=None,
                     help="channels of the convolutions over the frames (0: none; a run from --init-from "
                          "weights without them gets them added, starting silent)")
+    ts.add_argument("--frame-colors", type=int, default=None, choices=(1, 3),
+                    help="what the convolutions read of each frame: 1 its luma (sound-s), 3 its colour")
     ts.add_argument("--export", default=None, help="write the final EMA here as shipped weights")
     ts.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     ts.set_defaults(handler=cmd_train_sound)

@@ -172,9 +172,9 @@ def test_conditioning_made_once_serves_every_step():
             model(x[..., :36], torch.tensor([0.5, 0.5]), conditioning=conditioning)
 
 
-def tiny_conv(seed: int = 0) -> SoundDiT:
+def tiny_conv(seed: int = 0, colors: int = 1) -> SoundDiT:
     """The tiny preset with the frame convolutions (FrameEncoder) on an 8 x 8 grid, randomised."""
-    return tiny(seed, frame_conv=4, conv_grid=8)
+    return tiny(seed, frame_conv=4, conv_grid=8, frame_colors=colors)
 
 
 def test_frame_convolutions_added_to_a_trained_model_start_silent():
@@ -214,15 +214,16 @@ def test_the_frame_convolutions_see_seven_frames_around_each_of_a_tokens_four():
         assert [bool((base[:, i] - after[:, i]).abs().max() > 1e-4) for i in range(2)] == reaches, frame
 
 
-def test_a_training_crop_reads_the_frames_of_the_whole_clip():
+@pytest.mark.parametrize("colors", [1, 3])
+def test_a_training_crop_reads_the_frames_of_the_whole_clip(colors):
     """collate() keeps only the frames around a crop (less compute): the model's output is
-    exactly what the whole clip's frames give."""
+    exactly what the whole clip's frames give, luma or colour."""
     from minisora.sound.train import collate
 
-    model = tiny_conv()
+    model = tiny_conv(colors=colors)
     cfg = model.config
     g = torch.Generator().manual_seed(6)
-    grids = torch.rand(2, 33, 8, 8, generator=g)
+    grids = torch.rand(2, 33, *cfg.input_shape, generator=g)
     items = [{"mel": torch.randn(cfg.mel.n_mels, 210, generator=g), "latents": torch.randn(16, 9, 4, 4, generator=g),
               "frames": grids[i], "fps": 16, "text": torch.randn(3, cfg.text_dim, generator=g)} for i in range(2)]
     firsts = set()
@@ -244,3 +245,47 @@ def test_conv_grid_must_pool_to_the_frame_grid():
     with pytest.raises(ValueError, match="conv_grid 20 must be a multiple of 8"):
         SoundConfig(frame_conv=8, conv_grid=20)
     assert SoundConfig(frame_conv=8).input_grid == 32 and SoundConfig().input_grid == 16
+
+
+def test_colour_grids_hold_the_luma_grids():
+    """frame_grid's colour (colors=3) weighed as luma is its luma grid: the MLP path of a colour
+    model reads what a luma model's does."""
+    from minisora.sound.model import frame_grid, luma_of
+
+    video = torch.rand(2, 3, 5, 24, 40, generator=torch.Generator().manual_seed(7)) * 2 - 1
+    colour = frame_grid(video, 8, colors=3)
+    assert colour.shape == (2, 5, 3, 8, 8) and colour.min() >= 0 and colour.max() <= 1
+    assert torch.allclose(luma_of(colour), frame_grid(video, 8), atol=1e-6)
+
+
+def test_colour_convolutions_tell_apart_what_luma_cannot():
+    """Two clips whose frames differ only in hue (a red and a green square of one luma moving the
+    same way): a colour model hears them differently, a luma model cannot."""
+    from minisora.sound.model import LUMA, luma_of
+
+    torch.manual_seed(8)
+    latents = torch.randn(1, 16, 3, 4, 4)
+    red, green = torch.zeros(1, 9, 3, 8, 8), torch.zeros(1, 9, 3, 8, 8)
+    for f in range(9):  # a square moving right, red in one clip, green of the same luma in the other
+        red[0, f, 0, 2:5, f % 6: f % 6 + 3] = 0.9
+        green[0, f, 1, 2:5, f % 6: f % 6 + 3] = 0.9 * LUMA[0] / LUMA[1]
+    assert torch.allclose(luma_of(red), luma_of(green), atol=1e-6)
+    times = torch.linspace(0.02, 0.5, 6)
+    colour = tiny_conv(colors=3)
+    heard = [colour.aligned_frames(colour.encode_video(latents, 16.0, frames=g), times) for g in (red, green)]
+    assert (heard[0] - heard[1]).abs().max() > 1e-3
+    luma = tiny_conv()
+    heard = [luma.aligned_frames(luma.encode_video(latents, 16.0, frames=luma_of(g)), times) for g in (red, green)]
+    assert torch.allclose(heard[0], heard[1], atol=1e-5)
+
+
+def test_colour_needs_the_convolutions_and_three_channels():
+    with pytest.raises(ValueError, match="frame_colors 3: 1 \\(luma\\) or 3 \\(colour, with frame_conv\\)"):
+        SoundConfig(frame_colors=3)
+    with pytest.raises(ValueError, match="frame_colors 2"):
+        SoundConfig(frame_conv=8, frame_colors=2)
+    assert SoundConfig(frame_conv=8, frame_colors=3).input_shape == (3, 32, 32)
+    model = tiny_conv(colors=3)
+    x, latents, text, mask = inputs(model)
+    with pytest.raises(ValueError, match=r"expected \(2, T, 3, 8, 8\) from frame_grid\(video, 8, colors=3\)"):
+        model.encode_video(latents, 16.0, frames=torch.rand(2, 17, 8, 8))

@@ -97,3 +97,16 @@ def test_frame_convolutions_are_added_to_weights_without_them(cache, tmp_path):
     other = replace(config(tmp_path / "wide", cache, 2), init_from=str(out), model={"width": 64, "heads": 4})
     with pytest.raises(ValueError, match="another architecture"):
         train_sound(other, log=lambda m: None)
+
+
+def test_a_colour_model_trains_on_colour_grids_from_the_cache(cache, tmp_path):
+    """--frame-colors 3: the cache adds the clips' colour grids beside the luma ones, and a run
+    trains, checkpoints and exports a model that reads them."""
+    from dataclasses import replace
+
+    run = replace(config(tmp_path / "rgb", cache, 2), model={"frame_conv": 4, "conv_grid": 8, "frame_colors": 3})
+    last = train_sound(run, log=lambda m: None)
+    frames = torch.load(cache / "frames-g8-rgb" / "frames_0000.pt")
+    assert frames[0].shape[1:] == (3, 8, 8) and (cache / "frames-g4").is_dir()
+    model = load_sound_model(export_weights(last, tmp_path / "rgb-weights"))
+    assert model.config.frame_colors == 3 and model.frame_encoder.convs[0].in_channels == 6

@@ -4,6 +4,7 @@ video latents.
     cache/clips_0000.pt ...            mel (n_mels, F) fp16, caption tokens (L, 384) fp16, caption
     cache/latents-<vae sha[:12]>/      latents (C, T', H', W') fp16 of the same clips, per autoencoder
     cache/frames-g<G>/                 each frame's luma grid (T, G, G) fp16 (model.frame_grid)
+    cache/frames-g<G>-rgb/             or its colour grid (T, 3, G, G)
 
 Rendering and text encoding do not depend on the autoencoder; latents do, so they live in a
 folder named by the autoencoder's fingerprint: when the VAE is retrained only the latents are
@@ -57,11 +58,11 @@ def build_clip_shard(seed: int, start: int, count: int, mel: MelConfig, encode_t
     }
 
 
-def build_video_shards(seed: int, start: int, count: int, vae=None, grid: int | None = None
+def build_video_shards(seed: int, start: int, count: int, vae=None, grid: int | None = None, colors: int = 1
                        ) -> tuple[list[torch.Tensor] | None, list[torch.Tensor] | None]:
     """The same clips, re-rendered without sound (rendering is cheap) once for both: their
-    normalised video latents (C, T', H', W') if a `vae` is given, and their luma grids (T, G, G)
-    if a `grid` is."""
+    normalised video latents (C, T', H', W') if a `vae` is given, and their frame grids (T, G, G)
+    of luma, or (T, 3, G, G) of colour with colors=3, if a `grid` is."""
     from minisora.sound.model import frame_grid
     from minisora.world.clip import render_clip
     from minisora.world.dataset import DatasetConfig, sample_clip_spec
@@ -75,15 +76,16 @@ def build_video_shards(seed: int, start: int, count: int, vae=None, grid: int | 
             if latents is not None:
                 latents.append(vae.encode(pixels)[0].half())
             if grids is not None:
-                grids.append(frame_grid(pixels, grid)[0].half())
+                grids.append(frame_grid(pixels, grid, colors)[0].half())
     return latents, grids
 
 
 def build_cache(root: str | Path, n: int, seed: int = 0, vae_folder: str | Path | None = None,
                 mel: MelConfig | None = None, log: Callable[[str], None] = print,
-                grid: int = 16) -> tuple[Path, Path]:
+                grid: int = 16, colors: int = 1) -> tuple[Path, Path]:
     """Make (or complete) the cache of n clips for the autoencoder in vae_folder and frame grids
-    of `grid` cells a side; returns its latents folder and its frames folder."""
+    of `grid` cells a side (luma, or colour with colors=3); returns its latents folder and its
+    frames folder."""
     import json
 
     from minisora.autoencoder.checkpoint import load_vae
@@ -98,7 +100,7 @@ def build_cache(root: str | Path, n: int, seed: int = 0, vae_folder: str | Path 
     (root / "cache.json").write_text(json.dumps(recorded, indent=1) + "\n")
     latents_dir = root / f"latents-{vae_fingerprint(vae_folder)[:12]}"
     latents_dir.mkdir(exist_ok=True)
-    frames_dir = root / f"frames-g{grid}"
+    frames_dir = root / (f"frames-g{grid}" if colors == 1 else f"frames-g{grid}-rgb")
     frames_dir.mkdir(exist_ok=True)
     text, vae = None, None
     for shard, start in enumerate(range(0, n, SHARD)):
@@ -113,7 +115,7 @@ def build_cache(root: str | Path, n: int, seed: int = 0, vae_folder: str | Path 
         if need_latents or need_grids:
             vae = (vae or load_vae(vae_folder)) if need_latents else vae
             latents, grids = build_video_shards(seed, start, count, vae if need_latents else None,
-                                                grid if need_grids else None)
+                                                grid if need_grids else None, colors)
             for path, made in ((latent_path, latents), (frames_path, grids)):
                 if made is not None:
                     with atomic_path(path) as tmp:

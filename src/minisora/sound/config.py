@@ -30,6 +30,9 @@ class SoundConfig:
     # they read every frame's luma on a finer conv_grid x conv_grid grid (frame_grid is pooled from it)
     frame_conv: int = 0
     conv_grid: int = 32
+    # what the convolutions read of each frame: 1 its luma, 3 its colour (red, green, blue); colour
+    # tells which of two objects of one brightness moved, and a caption names objects by colour
+    frame_colors: int = 1
     time_factor: int = 4  # video frames per latent frame after the first (the causal VAE)
     text_dim: int = 384
     rope_theta: float = 10000.0
@@ -57,12 +60,20 @@ class SoundConfig:
         if self.frame_conv < 0 or (self.frame_conv and (self.conv_grid % self.frame_grid or self.conv_grid % 8)):
             raise ValueError(f"conv_grid {self.conv_grid} must be a multiple of 8 and of frame_grid "
                              f"{self.frame_grid} (frame_conv {self.frame_conv} >= 0)")
+        if self.frame_colors not in (1, 3) or (self.frame_colors == 3 and not self.frame_conv):
+            raise ValueError(f"frame_colors {self.frame_colors}: 1 (luma) or 3 (colour, with frame_conv)")
         return self
 
     @property
     def input_grid(self) -> int:
         """The luma grid the model reads (model.frame_grid's `grid`): conv_grid with the conv path."""
         return self.conv_grid if self.frame_conv else self.frame_grid
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """One frame's grid as the model reads it: (G, G) of luma or (3, G, G) of colour."""
+        g = self.input_grid
+        return (g, g) if self.frame_colors == 1 else (3, g, g)
 
     @property
     def token_dim(self) -> int:

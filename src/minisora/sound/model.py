@@ -87,12 +87,25 @@ class VideoCondition(NamedTuple):
                              seen=None if self.seen is None else torch.cat([self.seen] * 2))
 
 
-def frame_grid(video: torch.Tensor, grid: int) -> torch.Tensor:
-    """(B, 3, T, H, W) video in [-1, 1] -> (B, T, grid, grid): each frame's luma in [0, 1]
-    averaged over grid x grid cells (any size and aspect ratio). An object's position within a
-    cell still moves the cell's mean, so sub-cell motion survives."""
-    luma = 0.299 * video[:, 0] + 0.587 * video[:, 1] + 0.114 * video[:, 2]  # (B, T, H, W)
+def frame_grid(video: torch.Tensor, grid: int, colors: int = 1) -> torch.Tensor:
+    """(B, 3, T, H, W) video in [-1, 1] -> each frame in [0, 1] averaged over grid x grid cells
+    (any size and aspect ratio): its luma (B, T, grid, grid), or with colors=3 its red, green and
+    blue (B, T, 3, grid, grid). An object's position within a cell still moves the cell's mean,
+    so sub-cell motion survives."""
+    if colors == 3:
+        b, _, t, h, w = video.shape
+        rgb = F.adaptive_avg_pool2d((video.float().transpose(1, 2).reshape(b * t, 3, h, w) + 1.0) / 2.0, grid)
+        return rgb.reshape(b, t, 3, grid, grid)
+    luma = LUMA[0] * video[:, 0] + LUMA[1] * video[:, 1] + LUMA[2] * video[:, 2]  # (B, T, H, W)
     return F.adaptive_avg_pool2d((luma.float() + 1.0) / 2.0, grid)
+
+
+LUMA = (0.299, 0.587, 0.114)  # Rec. 601 weights of red, green, blue
+
+
+def luma_of(grids: torch.Tensor) -> torch.Tensor:
+    """(B, T, 3, G, G) colour grids -> (B, T, G, G) luma: the same as frame_grid's luma (both linear)."""
+    return LUMA[0] * grids[:, :, 0] + LUMA[1] * grids[:, :, 1] + LUMA[2] * grids[:, :, 2]
 
 
 def latent_frame_spans(frames: int, fps: float, config: SoundConfig) -> tuple[torch.Tensor, torch.Tensor]:
@@ -113,24 +126,25 @@ def spatial_embedding(h: int, w: int, width: int) -> torch.Tensor:
 
 
 class FrameEncoder(nn.Module):
-    """Every video frame's luma grid (B, T, G, G) -> (B, T, D): a contact, seen.
+    """Every video frame's luma grid (B, T, G, G), or colour grid (B, T, 3, G, G) with colors=3,
+    -> (B, T, D): a contact, seen.
 
     A contact is a change of motion at one place: an object moving down, then up. Three
-    spatiotemporal convolutions (3 x 3 x 3, stride 2 in space) over the luma and its change from
+    spatiotemporal convolutions (3 x 3 x 3, stride 2 in space) over the grid and its change from
     the frame before find it wherever it happens, over 7 frames (0.44 s at 16 fps) around each
     frame; the mean and max over space say whether and how strongly something changed there.
     Frames beyond the clip repeat its edge frames (still video makes no sound)."""
 
-    def __init__(self, channels: int, width: int) -> None:
+    def __init__(self, channels: int, width: int, colors: int = 1) -> None:
         super().__init__()
         c = channels
-        self.convs = nn.ModuleList([nn.Conv3d(2, c, 3, stride=(1, 2, 2), padding=(0, 1, 1)),
+        self.convs = nn.ModuleList([nn.Conv3d(2 * colors, c, 3, stride=(1, 2, 2), padding=(0, 1, 1)),
                                     nn.Conv3d(c, 2 * c, 3, stride=(1, 2, 2), padding=(0, 1, 1)),
                                     nn.Conv3d(2 * c, 2 * c, 3, stride=(1, 2, 2), padding=(0, 1, 1))])
         self.out = nn.Linear(4 * c, width)
 
     def forward(self, grids: torch.Tensor) -> torch.Tensor:
-        x = grids[:, None]  # (B, 1, T, G, G)
+        x = grids[:, None] if grids.ndim == 4 else grids.transpose(1, 2)  # (B, K, T, G, G)
         change = 4.0 * (x - torch.cat([x[:, :, :1], x[:, :, :-1]], dim=2))  # none at frame 0
         x = torch.cat([x, change], dim=1)
         for conv in self.convs:
@@ -222,7 +236,7 @@ class SoundDiT(nn.Module):
         grid2 = config.frame_grid**2
         self.frame_mlp = nn.Sequential(nn.Linear(4 * grid2 + 8, 2 * width), nn.GELU(), nn.Linear(2 * width, width))
         if config.frame_conv:  # and the same frames through convolutions, added to it
-            self.frame_encoder = FrameEncoder(config.frame_conv, width)
+            self.frame_encoder = FrameEncoder(config.frame_conv, width, config.frame_colors)
             self.seen_mlp = nn.Sequential(nn.Linear(4 * width + 8, 2 * width), nn.GELU(), nn.Linear(2 * width, width))
         self.video_null = nn.Parameter(torch.zeros(width))  # the "no video" flag for guidance
         self.text_in = nn.Linear(config.text_dim, width)
@@ -252,8 +266,8 @@ class SoundDiT(nn.Module):
 
     def encode_video(self, latents: torch.Tensor, fps: float, first_latent: int = 0, *,
                      frames: torch.Tensor, frames_start: float = 0.0) -> VideoCondition:
-        """(B, C, T', H', W') normalised latents and the clip's luma grids (B, T, G, G) from
-        frame_grid -> video tokens, their times, the latent frames' spans and the frame-rate
+        """(B, C, T', H', W') normalised latents and the clip's frame grids (B, T, *input_shape)
+        from frame_grid -> video tokens, their times, the latent frames' spans and the frame-rate
         features. first_latent: the clip's latent frame that latents[:, :, 0] is (a window of a
         clip); `frames` are the clip's from the one shown at `frames_start` seconds (the whole
         clip's, or a training crop's with frames to spare either side)."""
@@ -262,11 +276,14 @@ class SoundDiT(nn.Module):
         if c != cfg.latent_channels or height % p or width % p:
             raise ValueError(f"video latent {tuple(latents.shape)}: expected (B, {cfg.latent_channels}, T', H', W') "
                              f"with H', W' multiples of {p}")
-        if frames.ndim != 4 or frames.shape[0] != b or tuple(frames.shape[2:]) != (g, g):
-            raise ValueError(f"frame grids {tuple(frames.shape)}: expected ({b}, T, {g}, {g}) from "
-                             f"frame_grid(video, {g})")
+        shape = cfg.input_shape
+        if frames.ndim != 2 + len(shape) or frames.shape[0] != b or tuple(frames.shape[2:]) != shape:
+            raise ValueError(f"frame grids {tuple(frames.shape)}: expected ({b}, T, {', '.join(map(str, shape))}) "
+                             f"from frame_grid(video, {g}, colors={cfg.frame_colors})")
         frames = frames.to(latents.dtype)
         seen = self.frame_encoder(frames) if cfg.frame_conv else None
+        if cfg.frame_colors == 3:  # the MLP path reads luma
+            frames = luma_of(frames)
         if g != cfg.frame_grid:  # the MLP's coarser grid, pooled from the conv path's
             frames = F.avg_pool2d(frames, g // cfg.frame_grid)
         grids = frames.reshape(b, frames.shape[1], cfg.frame_grid**2)

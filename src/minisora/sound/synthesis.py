@@ -85,7 +85,7 @@ class WorldSound:
         cfg, s = self.model.config, self.settings
         pixels = video_tensor(frames)
         latents = self.vae.encode(pixels)  # (1, C, T', H', W')
-        video = self.model.encode_video(latents, s.model_fps, frames=frame_grid(pixels, cfg.input_grid))
+        video = self.model.encode_video(latents, s.model_fps, frames=frame_grid(pixels, cfg.input_grid, cfg.frame_colors))
         seconds = frames.shape[0] / s.model_fps
         length = math.ceil(seconds / cfg.mel.seconds_per_frame() / cfg.mel_patch) * cfg.mel_patch
         seed_k = int(np.random.SeedSequence([int(seed), index]).generate_state(1)[0])

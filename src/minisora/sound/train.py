@@ -103,7 +103,7 @@ def collate(items: list[dict[str, Any]], cfg: SoundConfig, crop: int = 0,
 
     mel = torch.stack([pad_frames(it["mel"].float(), cfg.mel_patch, silence_level(cfg.mel)) for it in items])
     latents = torch.stack([it["latents"].float() for it in items])
-    grids = torch.stack([it["frames"].float() for it in items])  # (B, T, G, G) of the whole clips
+    grids = torch.stack([it["frames"].float() for it in items])  # (B, T, G, G) or (B, T, 3, G, G): whole clips
     fps, offset, first, first_frame = float(items[0]["fps"]), 0.0, 0, 0
     if 0 < crop < latents.shape[2]:
         first = int(torch.randint(latents.shape[2] - crop + 1, (1,), generator=generator))
@@ -241,7 +241,7 @@ def train_sound(config: SoundTrainConfig, log: Callable[[str], None] = print) ->
     fingerprint = vae_fingerprint(config.vae)
     wanted = model_config(config, fingerprint)
     latents_dir, frames_dir = build_cache(config.cache, config.clips, config.world_seed, config.vae, wanted.mel,
-                                          log=log, grid=wanted.input_grid)
+                                          log=log, grid=wanted.input_grid, colors=wanted.frame_colors)
     items = load_cache(config.cache, latents_dir, frames_dir, config.clips)
     groups = batches_by_shape(items)
     model, ema, optimizer, step, history = start_or_resume(config, fingerprint)
