@@ -87,6 +87,9 @@ class VideoCondition(NamedTuple):
                              seen=None if self.seen is None else torch.cat([self.seen] * 2))
 
 
+LUMA = (0.299, 0.587, 0.114)  # Rec. 601 weights of red, green, blue
+
+
 def frame_grid(video: torch.Tensor, grid: int, colors: int = 1) -> torch.Tensor:
     """(B, 3, T, H, W) video in [-1, 1] -> each frame in [0, 1] averaged over grid x grid cells
     (any size and aspect ratio): its luma (B, T, grid, grid), or with colors=3 its red, green and
@@ -98,9 +101,6 @@ def frame_grid(video: torch.Tensor, grid: int, colors: int = 1) -> torch.Tensor:
         return rgb.reshape(b, t, 3, grid, grid)
     luma = LUMA[0] * video[:, 0] + LUMA[1] * video[:, 1] + LUMA[2] * video[:, 2]  # (B, T, H, W)
     return F.adaptive_avg_pool2d((luma.float() + 1.0) / 2.0, grid)
-
-
-LUMA = (0.299, 0.587, 0.114)  # Rec. 601 weights of red, green, blue
 
 
 def luma_of(grids: torch.Tensor) -> torch.Tensor:
