@@ -250,12 +250,17 @@ def test_conv_grid_must_pool_to_the_frame_grid():
 def test_colour_grids_hold_the_luma_grids():
     """frame_grid's colour (colors=3) weighed as luma is its luma grid: the MLP path of a colour
     model reads what a luma model's does."""
+    import torch.nn.functional as F
+
     from minisora.sound.model import frame_grid, luma_of
 
     video = torch.rand(2, 3, 5, 24, 40, generator=torch.Generator().manual_seed(7)) * 2 - 1
     colour = frame_grid(video, 8, colors=3)
     assert colour.shape == (2, 5, 3, 8, 8) and colour.min() >= 0 and colour.max() <= 1
-    assert torch.allclose(luma_of(colour), frame_grid(video, 8), atol=1e-6)
+    luma = 0.299 * video[:, 0] + 0.587 * video[:, 1] + 0.114 * video[:, 2]  # Rec. 601, per pixel, then pooled
+    expected = F.adaptive_avg_pool2d((luma + 1.0) / 2.0, 8)
+    assert torch.allclose(frame_grid(video, 8), expected, atol=1e-6)
+    assert torch.allclose(luma_of(colour), expected, atol=1e-6)
 
 
 def test_colour_convolutions_tell_apart_what_luma_cannot():

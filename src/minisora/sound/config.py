@@ -66,7 +66,7 @@ class SoundConfig:
 
     @property
     def input_grid(self) -> int:
-        """The luma grid the model reads (model.frame_grid's `grid`): conv_grid with the conv path."""
+        """The grid the model reads (model.frame_grid's `grid`): conv_grid with the conv path."""
         return self.conv_grid if self.frame_conv else self.frame_grid
 
     @property

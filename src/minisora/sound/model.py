@@ -95,16 +95,14 @@ def frame_grid(video: torch.Tensor, grid: int, colors: int = 1) -> torch.Tensor:
     (any size and aspect ratio): its luma (B, T, grid, grid), or with colors=3 its red, green and
     blue (B, T, 3, grid, grid). An object's position within a cell still moves the cell's mean,
     so sub-cell motion survives."""
-    if colors == 3:
-        b, _, t, h, w = video.shape
-        rgb = F.adaptive_avg_pool2d((video.float().transpose(1, 2).reshape(b * t, 3, h, w) + 1.0) / 2.0, grid)
-        return rgb.reshape(b, t, 3, grid, grid)
-    luma = LUMA[0] * video[:, 0] + LUMA[1] * video[:, 1] + LUMA[2] * video[:, 2]  # (B, T, H, W)
-    return F.adaptive_avg_pool2d((luma.float() + 1.0) / 2.0, grid)
+    b, _, t, h, w = video.shape
+    rgb = F.adaptive_avg_pool2d((video.float().transpose(1, 2).reshape(b * t, 3, h, w) + 1.0) / 2.0, grid)
+    rgb = rgb.reshape(b, t, 3, grid, grid)
+    return rgb if colors == 3 else luma_of(rgb)  # pooling and luma are linear: either order
 
 
 def luma_of(grids: torch.Tensor) -> torch.Tensor:
-    """(B, T, 3, G, G) colour grids -> (B, T, G, G) luma: the same as frame_grid's luma (both linear)."""
+    """(B, T, 3, G, G) colour grids -> (B, T, G, G) luma."""
     return LUMA[0] * grids[:, :, 0] + LUMA[1] * grids[:, :, 1] + LUMA[2] * grids[:, :, 2]
 
 
