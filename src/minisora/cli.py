@@ -224,9 +224,11 @@ def cmd_train_sound(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    options = {k: v for k, v in vars(args).items()
-               if k not in ("handler", "command", "threads", "export", "frame_conv", "frame_colors")}
-    model = {k: getattr(args, k) for k in ("frame_conv", "frame_colors") if getattr(args, k) is not None}
+    architecture = ("frame_conv", "frame_colors", "width")
+    options = {k: v for k, v in vars(args).items() if k not in ("handler", "command", "threads", "export", *architecture)}
+    model = {k: getattr(args, k) for k in architecture if getattr(args, k) is not None}
+    if args.contact_loss or args.material_loss:
+        model["aux_heads"] = True
     if model:
         options["model"] = model
     last = train_sound(SoundTrainConfig.from_dict(options))
@@ -426,6 +428,12 @@ def build_parser() -> argparse.ArgumentParser:
                          "weights without them gets them added, starting silent)")
     ts.add_argument("--frame-colors", type=int, default=None, choices=(1, 3),
                     help="what the convolutions read of each frame: 1 its luma (sound-s), 3 its colour")
+    ts.add_argument("--width", type=int, default=None, help="the transformer's width (sound-s: 96)")
+    ts.add_argument("--contact-loss", type=float, default=None,
+                    help="weight of the auxiliary loss: which audio tokens begin a contact, from the video "
+                         "(gives the model its aux heads; 0: none)")
+    ts.add_argument("--material-loss", type=float, default=None,
+                    help="weight of the auxiliary loss: which materials ring at a contact (0: none)")
     ts.add_argument("--export", default=None, help="write the final EMA here as shipped weights")
     ts.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     ts.set_defaults(handler=cmd_train_sound)

@@ -110,3 +110,79 @@ def test_a_colour_model_trains_on_colour_grids_from_the_cache(cache, tmp_path):
     assert frames[0].shape[1:] == (3, 8, 8) and (cache / "frames-g4").is_dir()
     model = load_sound_model(export_weights(last, tmp_path / "rgb-weights"))
     assert model.config.frame_colors == 3 and model.frame_encoder.convs[0].in_channels == 6
+
+
+def test_contacts_are_cached_with_their_loudness_and_the_materials_that_ring(cache, bounce_clip):
+    """The cache's contacts are the simulation's: a collision of two objects rings both
+    materials, a hit on the floor one; the loudest possible hit is 1."""
+    from minisora.sound.cache import clip_contacts
+    from minisora.world.dataset import DatasetConfig, sample_clip_spec
+    from minisora.world.physics import simulate
+    from minisora.world.spec import MATERIALS
+
+    rows = clip_contacts(bounce_clip.spec, bounce_clip.trajectory)
+    contacts = bounce_clip.trajectory.contacts
+    assert rows.shape == (len(contacts), 2 + len(MATERIALS)) and len(contacts) >= 2
+    names = list(MATERIALS)
+    for row, c in zip(rows, contacts):
+        assert row[0] == c.time and 0 < row[1] <= 1
+        ring = {bounce_clip.spec.objects[k].material for k in [c.a] + ([c.b] if isinstance(c.b, int) else [])}
+        assert {names[i] for i in torch.nonzero(row[2:]).flatten().tolist()} == ring
+    assert any(isinstance(c.b, int) for c in contacts)  # the clip has a collision of the two
+    stored = torch.load(cache / "contacts_0000.pt")
+    spec = sample_clip_spec(DatasetConfig(n=3, seed=0), 2)
+    assert torch.equal(stored[2], clip_contacts(spec, simulate(spec)))
+
+
+def test_contact_targets_mark_the_token_each_contact_begins_in():
+    from minisora.sound.train import contact_targets
+
+    cfg = SoundConfig()  # 10 ms mel frames, 4 a token
+    contacts = torch.tensor([[0.503, 0.4, 1, 0, 0, 0],  # frame 50 -> token 12 of the whole clip
+                             [0.512, 0.9, 0, 0, 1, 0],  # frame 51: the same token, louder
+                             [1.000, 0.2, 0, 1, 0, 0],  # frame 100 -> token 25
+                             [3.000, 1.0, 0, 0, 0, 1]], dtype=torch.float64)  # beyond a 2 s window
+    contact, materials = contact_targets(contacts, 0, 200, cfg)
+    assert contact.shape == (50,) and materials.shape == (50, 4)
+    assert contact[12] == pytest.approx(0.9) and contact[25] == pytest.approx(0.2)
+    assert torch.count_nonzero(contact) == 2
+    assert materials[12].tolist() == [1, 0, 1, 0] and materials[25].tolist() == [0, 1, 0, 0]
+    contact, _ = contact_targets(contacts, 40, 64, cfg)  # frames 40 .. 103: 50 is its 10th, 100 its 60th
+    assert torch.nonzero(contact).flatten().tolist() == [2, 15]
+    contact, _ = contact_targets(contacts, 52, 40, cfg)  # frames 52 .. 91: none
+    assert not contact.any()
+
+
+def test_auxiliary_losses_train_the_heads_and_leave_sampling_alone(cache, tmp_path):
+    """--contact-loss / --material-loss: the model gets its heads, the log its parts, the heads
+    learn; the heads take no part in the velocity (a model without them gives the same)."""
+    from dataclasses import replace
+
+    from minisora.sound.model import SoundDiT
+    from minisora.sound.train import start_or_resume
+
+    run = replace(config(tmp_path / "aux", cache, 2), contact_loss=0.5, material_loss=0.5, model={"aux_heads": True})
+    fingerprint = SoundConfig.load(train_sound(config(tmp_path / "plain", cache, 1), log=lambda m: None)
+                                   / "config.json").vae_fingerprint
+    first, *_ = start_or_resume(run, fingerprint)
+    last = train_sound(run, log=lambda m: None)
+    log = json.loads((last / "state.json").read_text())["log"]
+    assert all({"flow", "contact", "material"} <= set(e) for e in log)
+    trained = load_file(str(last / "model.safetensors"))
+    for head in ("contact_head.weight", "material_head.weight"):
+        assert not torch.equal(trained[head], first.state_dict()[head])
+    with_heads = SoundDiT(SoundConfig.load(last / "config.json"))
+    with_heads.load_state_dict(trained)
+    plain = SoundDiT(replace(with_heads.config, aux_heads=False))
+    plain.load_state_dict({k: v for k, v in trained.items() if not k.startswith(("contact_head", "material_head"))})
+    g = torch.Generator().manual_seed(0)
+    cfg = plain.config
+    latents = torch.randn(1, cfg.latent_channels, 3, 4, 4, generator=g)
+    grids = torch.rand(1, 9, *cfg.input_shape, generator=g)
+    x = torch.randn(1, cfg.mel.n_mels, 32, generator=g)
+    text, mask = torch.randn(1, 3, cfg.text_dim, generator=g), torch.ones(1, 3, dtype=torch.bool)
+    keep, t = torch.ones(1, dtype=torch.bool), torch.tensor([0.7])
+    outs = [m.eval()(x, t, m.encode_video(latents, 16.0, frames=grids), keep, text, mask) for m in (with_heads, plain)]
+    assert torch.equal(outs[0], outs[1])
+    with pytest.raises(ValueError, match="aux_heads"):
+        train_sound(replace(config(tmp_path / "no-heads", cache, 1), contact_loss=0.5), log=lambda m: None)

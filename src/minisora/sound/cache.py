@@ -2,6 +2,8 @@
 video latents.
 
     cache/clips_0000.pt ...            mel (n_mels, F) fp16, caption tokens (L, 384) fp16, caption
+    cache/contacts_0000.pt ...         each clip's contacts (K, 2 + materials): time (s), loudness
+                                       (0..1), which materials ring (the aux heads' targets)
     cache/latents-<vae sha[:12]>/      latents (C, T', H', W') fp16 of the same clips, per autoencoder
     cache/frames-g<G>/                 each frame's luma grid (T, G, G) fp16 (model.frame_grid)
     cache/frames-g<G>-rgb/             or its colour grid (T, 3, G, G)
@@ -58,6 +60,33 @@ def build_clip_shard(seed: int, start: int, count: int, mel: MelConfig, encode_t
     }
 
 
+def clip_contacts(spec, trajectory) -> torch.Tensor:
+    """(K, 2 + len(MATERIALS)) float64: per contact its time (s), its loudness relative to the
+    loudest hit (0..1, the world's rule) and a 1 for each material that rings (both bodies when
+    two objects meet)."""
+    from minisora.world.sound import loudness
+    from minisora.world.spec import MATERIALS
+
+    names = list(MATERIALS)
+    rows = []
+    for c in trajectory.contacts:
+        ring = [0.0] * len(names)
+        for k in [c.a] + ([c.b] if isinstance(c.b, int) else []):
+            ring[names.index(spec.objects[k].material)] = 1.0
+        rows.append([c.time, loudness(c.speed) / loudness(float("inf")), *ring])
+    return torch.tensor(rows, dtype=torch.float64).reshape(len(rows), 2 + len(names))
+
+
+def build_contact_shard(seed: int, start: int, count: int) -> list[torch.Tensor]:
+    """The contacts of clips start .. start + count (simulated again: no rendering needed)."""
+    from minisora.world.dataset import DatasetConfig, sample_clip_spec
+    from minisora.world.physics import simulate
+
+    dataset = DatasetConfig(n=start + count, seed=seed)
+    specs = [sample_clip_spec(dataset, i) for i in range(start, start + count)]
+    return [clip_contacts(spec, simulate(spec)) for spec in specs]
+
+
 def build_video_shards(seed: int, start: int, count: int, vae=None, grid: int | None = None, colors: int = 1
                        ) -> tuple[list[torch.Tensor] | None, list[torch.Tensor] | None]:
     """The same clips, re-rendered without sound (rendering is cheap) once for both: their
@@ -110,6 +139,10 @@ def build_cache(root: str | Path, n: int, seed: int = 0, vae_folder: str | Path 
             text = text or TextEncoder()
             with atomic_path(clip_path) as tmp:
                 torch.save(build_clip_shard(seed, start, count, mel, text.encode), tmp)
+        contacts_path = root / f"contacts_{shard:04d}.pt"
+        if not contacts_path.exists():
+            with atomic_path(contacts_path) as tmp:
+                torch.save(build_contact_shard(seed, start, count), tmp)
         frames_path = frames_dir / f"frames_{shard:04d}.pt"
         need_latents, need_grids = not latent_path.exists(), not frames_path.exists()
         if need_latents or need_grids:
@@ -125,14 +158,15 @@ def build_cache(root: str | Path, n: int, seed: int = 0, vae_folder: str | Path 
 
 
 def load_cache(root: str | Path, latents_dir: str | Path, frames_dir: str | Path, n: int) -> list[dict[str, Any]]:
-    """Clips as dicts {mel, text, latents, frames, fps}, the first n of the cache."""
+    """Clips as dicts {mel, text, latents, frames, fps, contacts}, the first n of the cache."""
     root, latents_dir, frames_dir = Path(root), Path(latents_dir), Path(frames_dir)
     items: list[dict[str, Any]] = []
     for shard in range((n + SHARD - 1) // SHARD):
         clips = torch.load(root / f"clips_{shard:04d}.pt")
         latents = torch.load(latents_dir / f"latents_{shard:04d}.pt")
         frames = torch.load(frames_dir / f"frames_{shard:04d}.pt")
+        contacts = torch.load(root / f"contacts_{shard:04d}.pt")
         for k in range(len(latents)):
             items.append({"mel": clips["mel"][k], "text": clips["text"][k], "latents": latents[k],
-                          "frames": frames[k], "fps": clips["fps"][k]})
+                          "frames": frames[k], "fps": clips["fps"][k], "contacts": contacts[k]})
     return items[:n]

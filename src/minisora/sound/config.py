@@ -33,6 +33,11 @@ class SoundConfig:
     # what the convolutions read of each frame: 1 its luma, 3 its colour (red, green, blue); colour
     # tells which of two objects of one brightness moved, and a caption names objects by colour
     frame_colors: int = 1
+    # training-only heads (model.SoundDiT.contact_head, material_head): the world knows when
+    # things touch and what they are made of, and the sound model is asked to say so too: which
+    # audio tokens begin a contact, from the video-aligned features alone, and the materials that
+    # ring there, from the last block's tokens (train.SoundTrainConfig.contact_loss, material_loss)
+    aux_heads: bool = False
     time_factor: int = 4  # video frames per latent frame after the first (the causal VAE)
     text_dim: int = 384
     rope_theta: float = 10000.0

@@ -40,6 +40,7 @@ from minisora.dit.blocks import (
 )
 from minisora.dit.rope import apply_rope, axis_frequencies, rope_cos_sin
 from minisora.sound.config import SoundConfig
+from minisora.world.spec import MATERIALS
 
 
 def rope_for_times(times: torch.Tensor, head_dim: int, config: SoundConfig) -> tuple[torch.Tensor, torch.Tensor]:
@@ -213,6 +214,7 @@ class Conditioning(NamedTuple):
 
     frames: int  # mel frames it was made for
     added: torch.Tensor  # (B, N, D) the frame-aligned video features added to the audio tokens
+    aligned: torch.Tensor  # (B, N, D) the same before "no video" zeroes them (the contact head reads it)
     rope_a: tuple[torch.Tensor, torch.Tensor]  # the audio tokens' rotary tables
     keys: list  # per block: ((k, v) of the video tokens, (k, v) of the text tokens)
     text_mask: torch.Tensor  # (B, 1 + L) with the always-present null text key
@@ -244,6 +246,9 @@ class SoundDiT(nn.Module):
         self.final_norm = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
         self.final_modulation = nn.Sequential(nn.SiLU(), nn.Linear(width, 2 * width))
         self.final = nn.Linear(width, config.token_dim)
+        if config.aux_heads:  # training's auxiliary targets (train.aux_loss); unused in sampling
+            self.contact_head = nn.Linear(width, 1)  # a contact begins in this token, from the video
+            self.material_head = nn.Linear(width, len(MATERIALS))  # what rings there, from the last block
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -349,7 +354,8 @@ class SoundDiT(nn.Module):
         device = video.tokens.device
         times = audio_token_times(n, cfg).to(device) + audio_offset
         keep = video_keep.to(dtype)[:, None, None]
-        added = keep * (self.aligned_video(video, times) + self.aligned_frames(video, times))
+        aligned = self.aligned_video(video, times) + self.aligned_frames(video, times)
+        added = keep * aligned
         head_dim = cfg.width // cfg.heads
         rope_a = rope_for_times(times, head_dim, cfg)
         rope_v = rope_for_times(video.times.to(device), head_dim, cfg)
@@ -357,17 +363,19 @@ class SoundDiT(nn.Module):
         text_tokens = torch.cat([self.text_null.expand(b, -1, -1), self.text_in(text)], dim=1)
         text_mask = torch.cat([torch.ones(b, 1, dtype=torch.bool, device=device), text_mask.bool()], dim=1)
         keys = [(block.video.keys(video_tokens, rope_v), block.text.keys(text_tokens)) for block in self.blocks]
-        return Conditioning(frames, added, rope_a, keys, text_mask)
+        return Conditioning(frames, added, aligned, rope_a, keys, text_mask)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, video: VideoCondition | None = None,
                 video_keep: torch.Tensor | None = None, text: torch.Tensor | None = None,
                 text_mask: torch.Tensor | None = None, audio_offset: float = 0.0, *,
-                conditioning: Conditioning | None = None) -> torch.Tensor:
+                conditioning: Conditioning | None = None, return_hidden: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """x (B, n_mels, F) noisy mel, F a multiple of mel_patch; t (B,); video from encode_video;
         video_keep (B,) bool (False: guidance's "no video"); text (B, L, text_dim) with mask (B, L);
         audio_offset: the time (s) of mel frame 0. Or, in place of video .. audio_offset, their
         `conditioning` (made once by condition() for many steps). Returns the velocity
-        (B, n_mels, F), from the predicted clean mel."""
+        (B, n_mels, F), from the predicted clean mel; with return_hidden, also the last block's
+        tokens (B, N, D) (what material_head reads)."""
         cfg = self.config
         b, mels, frames = x.shape
         if mels != cfg.mel.n_mels or frames % cfg.mel_patch:
@@ -386,7 +394,8 @@ class SoundDiT(nn.Module):
         shift, scale = self.final_modulation(c)[:, None].chunk(2, dim=-1)
         out = self.final(modulate(self.final_norm(tokens), shift, scale))  # (B, N, n_mels * patch)
         clean = out.reshape(b, n, mels, cfg.mel_patch).permute(0, 2, 1, 3).reshape(b, mels, frames)
-        return (x - clean) / t.clamp_min(T_MIN)[:, None, None].to(x.dtype)
+        v = (x - clean) / t.clamp_min(T_MIN)[:, None, None].to(x.dtype)
+        return (v, tokens) if return_hidden else v
 
 
 def count_parameters(model: nn.Module) -> int:

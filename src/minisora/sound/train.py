@@ -23,15 +23,17 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from minisora.flow import flow_loss, sample_timesteps
 from minisora.sound.config import SOUND_PRESETS, SoundConfig
 from minisora.sound.model import SoundDiT
+from minisora.world.spec import MATERIALS
 
 PREFIX = "step_"
 FRAME_MARGIN = 6  # video frames kept either side of a training crop for the frame-rate path
-ADDABLE = ("frame_encoder.", "seen_mlp.")  # modules a run may add to --init-from weights (they start silent)
+ADDABLE = ("frame_encoder.", "seen_mlp.", "contact_head.", "material_head.")  # modules a run may add to --init-from weights (they start silent)
 
 
 @dataclass
@@ -55,6 +57,11 @@ class SoundTrainConfig:
     log_every: int = 25
     seed: int = 0
     init_from: str | None = None  # weights folder a new run starts from (e.g. after a new VAE)
+    # auxiliary losses, with the model's aux_heads (train-sound --aux): which audio tokens begin a
+    # contact (binary cross-entropy against its loudness, from the video-aligned features alone)
+    # and which materials ring in them (from the last block, weighed by the noise level t)
+    contact_loss: float = 0.0
+    material_loss: float = 0.0
     model: dict[str, Any] = field(default_factory=dict)  # SoundConfig overrides of the preset
 
     @classmethod
@@ -118,8 +125,30 @@ def collate(items: list[dict[str, Any]], cfg: SoundConfig, crop: int = 0,
         first_frame = max(0, shown[0] - FRAME_MARGIN)
         grids = grids[:, first_frame: shown[1] + FRAME_MARGIN]
     text, mask = pad_tokens([it["text"].float() for it in items])
+    start = round(offset / cfg.mel.seconds_per_frame())
+    none = torch.zeros(0, 2 + len(MATERIALS), dtype=torch.float64)  # a clip without its contacts: no targets
+    contact, materials = zip(*(contact_targets(it.get("contacts", none), start, mel.shape[-1], cfg) for it in items))
     return {"mel": mel, "latents": latents, "frames": grids, "text": text, "mask": mask, "fps": fps,
-            "audio_offset": offset, "first_latent": first, "frames_start": first_frame / fps}
+            "audio_offset": offset, "first_latent": first, "frames_start": first_frame / fps,
+            "contact": torch.stack(contact), "materials": torch.stack(materials)}
+
+
+def contact_targets(contacts: torch.Tensor, start: int, frames: int, cfg: SoundConfig
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The aux heads' targets for mel frames start .. start + frames of a clip (cache.clip_contacts):
+    (N,) the loudest contact beginning in each audio token (0: none) and (N, materials) which
+    materials ring there. A contact begins in the mel frame nearest its time."""
+    n = frames // cfg.mel_patch
+    contact = torch.zeros(n)
+    materials = torch.zeros(n, contacts.shape[1] - 2)
+    for row in contacts:
+        k = round(float(row[0]) / cfg.mel.seconds_per_frame()) - start
+        if 0 <= k < n * cfg.mel_patch:
+            i = k // cfg.mel_patch
+            contact[i] = max(contact[i], float(row[1]))
+            materials[i] = torch.maximum(materials[i], row[2:].float())
+    return contact, materials
+
 
 
 def draw_batch(groups: list[list[int]], batch: int, generator: torch.Generator) -> list[int]:
@@ -129,9 +158,13 @@ def draw_batch(groups: list[list[int]], batch: int, generator: torch.Generator) 
     return [group[int(i)] for i in picks]
 
 
+CONTACT_POS_WEIGHT = 10.0  # about one audio token in thirty begins a contact
+
+
 def training_loss(model: SoundDiT, batch: dict[str, torch.Tensor], config: SoundTrainConfig,
-                  generator: torch.Generator) -> torch.Tensor:
-    """Rectified-flow loss on the mel (viewed as a one-frame latent, flow/'s convention)."""
+                  generator: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
+    """Rectified-flow loss on the mel (viewed as a one-frame latent, flow/'s convention), plus
+    the auxiliary losses when asked; returns the total and its parts."""
     b = batch["mel"].shape[0]
     video = model.encode_video(batch["latents"], batch["fps"], batch["first_latent"], frames=batch["frames"],
                                frames_start=batch["frames_start"])
@@ -142,13 +175,30 @@ def training_loss(model: SoundDiT, batch: dict[str, torch.Tensor], config: Sound
     x0 = batch["mel"][:, :, None, None, :]  # (B, n_mels, 1, 1, F)
     noise = torch.randn(x0.shape, generator=generator)
     t = sample_timesteps(b, 1, shift=model.config.time_shift, generator=generator)  # (B, 1)
+    conditioning = model.condition(x0.shape[-1], video, keep_video, batch["text"], text_mask, batch["audio_offset"])
+    hidden = []
 
     def denoiser(x: torch.Tensor, tt: torch.Tensor) -> torch.Tensor:
-        v = model(x[:, :, 0, 0], tt[:, 0], video, keep_video, batch["text"], text_mask,
-                  audio_offset=batch["audio_offset"])
+        v, tokens = model(x[:, :, 0, 0], tt[:, 0], conditioning=conditioning, return_hidden=True)
+        hidden.append(tokens)
         return v[:, :, None, None, :]
 
-    return flow_loss(denoiser, x0, noise, t)
+    loss = flow_loss(denoiser, x0, noise, t)
+    parts = {"flow": loss.item()}
+    if config.contact_loss or config.material_loss:
+        if not model.config.aux_heads:
+            raise ValueError("contact_loss / material_loss need a model with aux_heads (train-sound --aux)")
+        logits = model.contact_head(conditioning.aligned)[..., 0]  # (B, N)
+        contact = F.binary_cross_entropy_with_logits(
+            logits, batch["contact"], pos_weight=torch.tensor(CONTACT_POS_WEIGHT))
+        ring = (batch["contact"] > 0).float()[..., None]  # (B, N, 1) tokens where something rings
+        material = F.binary_cross_entropy_with_logits(
+            model.material_head(hidden[-1]), batch["materials"], reduction="none")  # (B, N, M)
+        weight = ring * t[:, :, None]  # high noise: the mel does not show the material yet
+        material = (material * weight).sum() / (weight.sum() * material.shape[-1]).clamp_min(1.0)
+        loss = loss + config.contact_loss * contact + config.material_loss * material
+        parts |= {"contact": contact.item(), "material": material.item()}
+    return loss, parts
 
 
 def lr_at(step: int, config: SoundTrainConfig) -> float:
@@ -249,7 +299,7 @@ def train_sound(config: SoundTrainConfig, log: Callable[[str], None] = print) ->
     run.mkdir(parents=True, exist_ok=True)
     (run / "train_config.json").write_text(json.dumps(asdict(config), indent=1) + "\n")
     model.train()
-    started, losses = time.time(), []
+    started, losses, parts = time.time(), [], {}
     last = list_checkpoints(run)[-1] if list_checkpoints(run) else None
     while step < config.steps:
         generator = torch.Generator().manual_seed(int(np.random.SeedSequence([config.seed, step]).generate_state(1)[0]))
@@ -257,7 +307,7 @@ def train_sound(config: SoundTrainConfig, log: Callable[[str], None] = print) ->
                         config.crop, generator)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, config)
-        loss = training_loss(model, batch, config, generator)
+        loss, loss_parts = training_loss(model, batch, config, generator)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -268,11 +318,15 @@ def train_sound(config: SoundTrainConfig, log: Callable[[str], None] = print) ->
                 ema[name].mul_(decay).add_(value.detach(), alpha=1 - decay)
         step += 1
         losses.append(loss.item())
+        for name, value in loss_parts.items():
+            parts.setdefault(name, []).append(value)
         if step % config.log_every == 0 or step == config.steps:
             entry = {"step": step, "loss": float(np.mean(losses)), "s": round(time.time() - started, 1)}
+            if len(parts) > 1:  # the auxiliary losses beside the flow's
+                entry |= {name: round(float(np.mean(v)), 5) for name, v in parts.items()}
             history.append(entry)
             log(json.dumps(entry))
-            losses = []
+            losses, parts = [], {}
         if step % config.checkpoint_every == 0 or step == config.steps:
             last = save_checkpoint(run, step, model, ema, optimizer, {"log": history, "train": asdict(config)})
     return last

@@ -18,6 +18,11 @@ PEAK = 0.9  # the mix is scaled down (never clipped) if it would exceed this
 ATTACK = 0.002  # seconds: a short ramp avoids a click before the onset
 
 
+def loudness(speed: float) -> float:
+    """A hit's peak amplitude, 0 .. 0.5, from its impact speed (units/s)."""
+    return min(speed / 2.0, 1.0) ** 0.7 * 0.5
+
+
 def impact_sound(material: str, half: float, speed: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """The sound of one object struck at `speed` (units/s); starts at sample 0."""
     mat = MATERIALS[material]
@@ -31,8 +36,7 @@ def impact_sound(material: str, half: float, speed: float, sample_rate: int = SA
             continue
         wave += np.sin(2 * np.pi * freq * t) * np.exp(-t * (1 + 0.6 * k) / mat.decay) / (k + 1)
     wave *= np.minimum(t / ATTACK, 1.0)
-    loudness = min(speed / 2.0, 1.0) ** 0.7 * 0.5
-    return (loudness * wave / max(np.abs(wave).max(), 1e-9)).astype(np.float32)
+    return (loudness(speed) * wave / max(np.abs(wave).max(), 1e-9)).astype(np.float32)
 
 
 def render_audio(spec: SceneSpec, traj: Trajectory, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
