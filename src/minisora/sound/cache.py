@@ -124,9 +124,12 @@ def build_cache(root: str | Path, n: int, seed: int = 0, vae_folder: str | Path 
     root, mel = Path(root), mel or MelConfig()
     root.mkdir(parents=True, exist_ok=True)
     recorded = {"mel": mel.to_dict(), "seed": seed}
-    if (root / "cache.json").exists() and json.loads((root / "cache.json").read_text()) != recorded:
-        raise ValueError(f"{root} holds clips of another mel config or world seed; name another cache folder")
-    (root / "cache.json").write_text(json.dumps(recorded, indent=1) + "\n")
+    if (root / "cache.json").exists():
+        if json.loads((root / "cache.json").read_text()) != recorded:
+            raise ValueError(f"{root} holds clips of another mel config or world seed; name another cache folder")
+    else:  # atomically: two runs may share a cache, and one reads it as the other starts
+        with atomic_path(root / "cache.json") as tmp:
+            tmp.write_text(json.dumps(recorded, indent=1) + "\n")
     latents_dir = root / f"latents-{vae_fingerprint(vae_folder)[:12]}"
     latents_dir.mkdir(exist_ok=True)
     frames_dir = root / (f"frames-g{grid}" if colors == 1 else f"frames-g{grid}-rgb")

@@ -185,19 +185,22 @@ def training_loss(model: SoundDiT, batch: dict[str, torch.Tensor], config: Sound
 
     loss = flow_loss(denoiser, x0, noise, t)
     parts = {"flow": loss.item()}
-    if config.contact_loss or config.material_loss:
-        if not model.config.aux_heads:
-            raise ValueError("contact_loss / material_loss need a model with aux_heads (train-sound --aux)")
+    if (config.contact_loss or config.material_loss) and not model.config.aux_heads:
+        raise ValueError("contact_loss / material_loss need a model with aux_heads (train-sound --contact-loss)")
+    if config.contact_loss:
         logits = model.contact_head(conditioning.aligned)[..., 0]  # (B, N)
         contact = F.binary_cross_entropy_with_logits(
             logits, batch["contact"], pos_weight=torch.tensor(CONTACT_POS_WEIGHT))
+        loss = loss + config.contact_loss * contact
+        parts["contact"] = contact.item()
+    if config.material_loss:
         ring = (batch["contact"] > 0).float()[..., None]  # (B, N, 1) tokens where something rings
         material = F.binary_cross_entropy_with_logits(
             model.material_head(hidden[-1]), batch["materials"], reduction="none")  # (B, N, M)
         weight = ring * t[:, :, None]  # high noise: the mel does not show the material yet
         material = (material * weight).sum() / (weight.sum() * material.shape[-1]).clamp_min(1.0)
-        loss = loss + config.contact_loss * contact + config.material_loss * material
-        parts |= {"contact": contact.item(), "material": material.item()}
+        loss = loss + config.material_loss * material
+        parts["material"] = material.item()
     return loss, parts
 
 
