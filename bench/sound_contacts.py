@@ -56,14 +56,36 @@ def tokens(frames: int, fps: float, cfg) -> int:
     return math.floor(frames / fps / cfg.mel.seconds_per_frame() / cfg.mel_patch)
 
 
+def mapped_encoder(channels: int, width: int, colors: int, cells: int) -> nn.Module:
+    """FrameEncoder that keeps where things happen: its last features averaged over cells x cells
+    places and read whole, instead of their mean and max over the frame."""
+    from minisora.sound.model import FrameEncoder
+
+    class Mapped(FrameEncoder):
+        def __init__(self) -> None:
+            super().__init__(channels, width, colors)
+            self.out = nn.Linear(2 * channels * cells * cells, width)
+
+        def forward(self, grids: torch.Tensor) -> torch.Tensor:
+            x = grids[:, None] if grids.ndim == 4 else grids.transpose(1, 2)
+            x = torch.cat([x, 4.0 * (x - torch.cat([x[:, :, :1], x[:, :, :-1]], dim=2))], dim=1)
+            for conv in self.convs:
+                x = F.gelu(conv(torch.cat([x[:, :, :1], x, x[:, :, -1:]], dim=2)))
+            b, c, t = x.shape[:3]
+            x = F.adaptive_avg_pool2d(x.transpose(1, 2).reshape(b * t, c, *x.shape[-2:]), cells)
+            return self.out(x.reshape(b, t, -1))
+
+    return Mapped()
+
+
 class Detector(nn.Module):
     """The sound model's frame path (model.FrameEncoder + the MLP over frames f-1 .. f+2) with a logit."""
 
-    def __init__(self, channels: int, width: int, colors: int) -> None:
+    def __init__(self, channels: int, width: int, colors: int, cells: int = 0) -> None:
         from minisora.sound.model import FrameEncoder
 
         super().__init__()
-        self.encoder = FrameEncoder(channels, width, colors)
+        self.encoder = mapped_encoder(channels, width, colors, cells) if cells else FrameEncoder(channels, width, colors)
         self.mlp = nn.Sequential(nn.Linear(4 * width + 8, 2 * width), nn.GELU(), nn.Linear(2 * width, width),
                                  nn.GELU(), nn.Linear(width, 1))
 
@@ -88,7 +110,7 @@ def train_detector(train: list[tuple], args, cfg) -> Detector:
         groups.setdefault((tuple(grids.shape), fps), []).append(i)
     keys = list(groups)
     sizes = torch.tensor([len(groups[k]) for k in keys], dtype=torch.float64)
-    model = Detector(args.channels, args.width, args.colors)
+    model = Detector(args.channels, args.width, args.colors, args.cells)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     generator = torch.Generator().manual_seed(args.seed)
     for step in range(args.steps):
@@ -173,6 +195,8 @@ def main() -> None:
     parser.add_argument("--colors", type=int, default=1, choices=(1, 3), help="1 luma (sound-s), 3 colour")
     parser.add_argument("--channels", type=int, default=16, help="FrameEncoder channels (sound-s: 16)")
     parser.add_argument("--width", type=int, default=96)
+    parser.add_argument("--cells", type=int, default=0,
+                        help="keep the convolutions' map on cells x cells places instead of its mean and max (0)")
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-3)
@@ -196,7 +220,7 @@ def main() -> None:
             probabilities = [torch.sigmoid(detector(g[None], fps, tokens(g.shape[0], fps, cfg), cfg))[0].numpy()
                              for g, _, fps in heldout]
         name = (f"detector: grid {args.grid}, {'colour' if args.colors == 3 else 'luma'}, {args.channels} channels, "
-                f"{args.steps} steps on {args.clips} clips")
+                f"{args.steps} steps on {args.clips} clips" + (f", map of {args.cells} x {args.cells}" if args.cells else ""))
     s = score(probabilities, heldout, cfg)
     print("| contacts found by | F1 | recall | precision | s |\n|---|---|---|---|---|")
     print(f"| {name} | {s['f1']:.3f} | {s['recall']:.3f} | {s['precision']:.3f} | {time.time() - started:.0f} |")
