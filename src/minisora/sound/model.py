@@ -246,7 +246,7 @@ class SoundDiT(nn.Module):
         self.final_norm = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
         self.final_modulation = nn.Sequential(nn.SiLU(), nn.Linear(width, 2 * width))
         self.final = nn.Linear(width, config.token_dim)
-        if config.aux_heads:  # training's auxiliary targets (train.aux_loss); unused in sampling
+        if config.aux_heads:  # training's auxiliary targets (train.training_loss); unused in sampling
             self.contact_head = nn.Linear(width, 1)  # a contact begins in this token, from the video
             self.material_head = nn.Linear(width, len(MATERIALS))  # what rings there, from the last block
         self.reset_parameters()

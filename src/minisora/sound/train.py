@@ -33,7 +33,8 @@ from minisora.world.spec import MATERIALS
 
 PREFIX = "step_"
 FRAME_MARGIN = 6  # video frames kept either side of a training crop for the frame-rate path
-ADDABLE = ("frame_encoder.", "seen_mlp.", "contact_head.", "material_head.")  # modules a run may add to --init-from weights (they start silent)
+# modules a run may add to --init-from weights (the frame path's start silent; the heads are not used in sampling)
+ADDABLE = ("frame_encoder.", "seen_mlp.", "contact_head.", "material_head.")
 
 
 @dataclass
@@ -57,9 +58,10 @@ class SoundTrainConfig:
     log_every: int = 25
     seed: int = 0
     init_from: str | None = None  # weights folder a new run starts from (e.g. after a new VAE)
-    # auxiliary losses, with the model's aux_heads (train-sound --aux): which audio tokens begin a
-    # contact (binary cross-entropy against its loudness, from the video-aligned features alone)
-    # and which materials ring in them (from the last block, weighed by the noise level t)
+    # auxiliary losses, with the model's aux_heads (train-sound --contact-loss, --material-loss):
+    # which audio tokens begin a contact (binary cross-entropy against its loudness, from the
+    # video-aligned features alone) and which materials ring in them (from the last block,
+    # weighed by the noise level t)
     contact_loss: float = 0.0
     material_loss: float = 0.0
     model: dict[str, Any] = field(default_factory=dict)  # SoundConfig overrides of the preset
@@ -148,7 +150,6 @@ def contact_targets(contacts: torch.Tensor, start: int, frames: int, cfg: SoundC
             contact[i] = max(contact[i], float(row[1]))
             materials[i] = torch.maximum(materials[i], row[2:].float())
     return contact, materials
-
 
 
 def draw_batch(groups: list[list[int]], batch: int, generator: torch.Generator) -> list[int]:
