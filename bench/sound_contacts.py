@@ -67,10 +67,7 @@ def mapped_encoder(channels: int, width: int, colors: int, cells: int) -> nn.Mod
             self.out = nn.Linear(2 * channels * cells * cells, width)
 
         def forward(self, grids: torch.Tensor) -> torch.Tensor:
-            x = grids[:, None] if grids.ndim == 4 else grids.transpose(1, 2)
-            x = torch.cat([x, 4.0 * (x - torch.cat([x[:, :, :1], x[:, :, :-1]], dim=2))], dim=1)
-            for conv in self.convs:
-                x = F.gelu(conv(torch.cat([x[:, :, :1], x, x[:, :, -1:]], dim=2)))
+            x = self.feature_map(grids)  # (B, 2c, T, g, g)
             b, c, t = x.shape[:3]
             x = F.adaptive_avg_pool2d(x.transpose(1, 2).reshape(b * t, c, *x.shape[-2:]), cells)
             return self.out(x.reshape(b, t, -1))
@@ -90,15 +87,12 @@ class Detector(nn.Module):
                                  nn.GELU(), nn.Linear(width, 1))
 
     def forward(self, grids: torch.Tensor, fps: float, n: int, cfg) -> torch.Tensor:
-        from minisora.sound.model import audio_token_times
+        from minisora.sound.model import audio_token_times, frames_around, place_code
 
         seen = self.encoder(grids.float())  # (B, T, D)
-        position = audio_token_times(n, cfg) * fps
-        f = torch.floor(position)
-        where = (position - f).float()[:, None]
-        index = [(f.long() + k).clamp(0, seen.shape[1] - 1) for k in (-1, 0, 1, 2)]
-        phase = torch.cat([fn(torch.pi * k * where) for fn in (torch.sin, torch.cos) for k in (1, 2, 3, 4)], dim=1)
-        x = torch.cat([seen[:, i] for i in index] + [phase.expand(seen.shape[0], -1, -1)], dim=-1)
+        index, where = frames_around(audio_token_times(n, cfg) * fps, seen.shape[1])
+        phase = place_code(where).expand(seen.shape[0], -1, -1)
+        x = torch.cat([seen[:, i] for i in index] + [phase], dim=-1)
         return self.mlp(x)[..., 0]
 
 

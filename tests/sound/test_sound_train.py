@@ -158,13 +158,12 @@ def test_auxiliary_losses_train_the_heads_and_leave_sampling_alone(cache, tmp_pa
     learn; the heads take no part in the velocity (a model without them gives the same)."""
     from dataclasses import replace
 
+    from minisora.sound.cache import vae_fingerprint
     from minisora.sound.model import SoundDiT
     from minisora.sound.train import start_or_resume
 
     run = replace(config(tmp_path / "aux", cache, 2), contact_loss=0.5, material_loss=0.5, model={"aux_heads": True})
-    fingerprint = SoundConfig.load(train_sound(config(tmp_path / "plain", cache, 1), log=lambda m: None)
-                                   / "config.json").vae_fingerprint
-    first, *_ = start_or_resume(run, fingerprint)
+    first, *_ = start_or_resume(run, vae_fingerprint())
     last = train_sound(run, log=lambda m: None)
     log = json.loads((last / "state.json").read_text())["log"]
     assert all({"flow", "contact", "material"} <= set(e) for e in log)

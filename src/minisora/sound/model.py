@@ -124,6 +124,21 @@ def spatial_embedding(h: int, w: int, width: int) -> torch.Tensor:
     return F.pad(torch.cat(parts, dim=1), (0, width - 4 * quarter))
 
 
+def place_code(where: torch.Tensor) -> torch.Tensor:
+    """(N,) places in [0, 1] (where a token falls between two frames) -> (N, 8) sinusoids."""
+    angles = torch.stack([torch.pi * k * where for k in (1, 2, 3, 4)], dim=1)
+    return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+
+
+def frames_around(position: torch.Tensor, count: int) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """Token moments in video frames (N,) -> indices of frames f-1 .. f+2 (f the last frame shown
+    at or before the moment; edge frames repeat beyond a clip of `count`) and the place (N,)
+    between frames f and f+1."""
+    f = torch.floor(position)
+    index = [(f.long() + k).clamp(0, count - 1) for k in (-1, 0, 1, 2)]
+    return index, (position - f).clamp(0, 1).float()
+
+
 class FrameEncoder(nn.Module):
     """Every video frame's luma grid (B, T, G, G), or colour grid (B, T, 3, G, G) with colors=3,
     -> (B, T, D): a contact, seen.
@@ -142,12 +157,17 @@ class FrameEncoder(nn.Module):
                                     nn.Conv3d(2 * c, 2 * c, 3, stride=(1, 2, 2), padding=(0, 1, 1))])
         self.out = nn.Linear(4 * c, width)
 
-    def forward(self, grids: torch.Tensor) -> torch.Tensor:
+    def feature_map(self, grids: torch.Tensor) -> torch.Tensor:
+        """(B, T, ...) grids -> (B, 2c, T, G/8, G/8): the last convolution's features."""
         x = grids[:, None] if grids.ndim == 4 else grids.transpose(1, 2)  # (B, K, T, G, G)
         change = 4.0 * (x - torch.cat([x[:, :, :1], x[:, :, :-1]], dim=2))  # none at frame 0
         x = torch.cat([x, change], dim=1)
         for conv in self.convs:
             x = F.gelu(conv(torch.cat([x[:, :, :1], x, x[:, :, -1:]], dim=2)))  # edge frames repeat
+        return x
+
+    def forward(self, grids: torch.Tensor) -> torch.Tensor:
+        x = self.feature_map(grids)
         pooled = torch.cat([x.mean((-2, -1)), x.amax((-2, -1))], dim=1)  # (B, 4c, T)
         return self.out(pooled.transpose(1, 2))
 
@@ -312,16 +332,11 @@ class SoundDiT(nn.Module):
         finer than one frame (16 fps frames are 62.5 ms apart, the sync window is +-40 ms)."""
         feats = video.frames  # (B, T, G*G)
         count = feats.shape[1]
-        position = (times.double() - video.frames_start) * video.fps  # (N,) in frames
-        f = torch.floor(position)
-        where = (position - f).clamp(0, 1).float()
-        index = [(f.long() + k).clamp(0, count - 1) for k in (-1, 0, 1, 2)]
+        index, where = frames_around((times.double() - video.frames_start) * video.fps, count)
         g = [feats[:, i] for i in index]  # 4 x (B, N, G*G)
         change = [4.0 * (g[k + 1] - g[k]) for k in range(3)]  # luma changes are small: scaled up
-        phase = torch.cat([torch.sin(torch.pi * k * where[:, None]) for k in (1, 2, 3, 4)]
-                          + [torch.cos(torch.pi * k * where[:, None]) for k in (1, 2, 3, 4)], dim=1)
         b = feats.shape[0]
-        phase = phase.to(feats).expand(b, -1, -1)
+        phase = place_code(where).to(feats).expand(b, -1, -1)
         out = self.frame_mlp(torch.cat([g[1], *change, phase], dim=-1))
         if video.seen is not None:  # the convolutions' features of the same four frames
             out = out + self.seen_mlp(torch.cat([video.seen[:, i] for i in index] + [phase], dim=-1))
@@ -335,8 +350,7 @@ class SoundDiT(nn.Module):
         index = (torch.searchsorted(video.starts.to(times), times, right=True) - 1).clamp(0, frames - 1)
         start, end = video.starts.to(times)[index], video.ends.to(times)[index]
         where = ((times - start) / (end - start)).clamp(0, 1)  # (N,)
-        phase = torch.cat([torch.sin(torch.pi * k * where[:, None]) for k in (1, 2, 3, 4)]
-                          + [torch.cos(torch.pi * k * where[:, None]) for k in (1, 2, 3, 4)], dim=1)
+        phase = place_code(where)
         padded = F.pad(video.pooled, (0, 0, 1, 1))  # (B, T' + 2, D): zero beyond the ends
         around = torch.cat([padded[:, index], padded[:, index + 1], padded[:, index + 2]], dim=-1)
         b = around.shape[0]
