@@ -310,6 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
     vae.add_argument("--crop", type=int, default=None, help="train on random CROPxCROP squares (faster steps)")
     vae.add_argument("--lr", type=float, default=None)
     vae.add_argument("--mse-weight", type=float, default=None, help="weight of a squared-error term")
+    vae.add_argument("--adv-weight", type=float, default=None,
+                     help="adversarial term (a frame discriminator against ghosts and smears), times the "
+                          "adaptive weight; 0: none")
+    vae.add_argument("--adv-start", type=int, default=None,
+                     help="step from which the decoder feels the adversarial term (the discriminator "
+                          "trains from the first)")
+    vae.add_argument("--disc-lr", type=float, default=None, help="the discriminator's learning rate")
+    vae.add_argument("--disc-width", type=int, default=None, help="the discriminator's first-layer channels")
     vae.add_argument("--init-from", default=None, help="shipped weights folder a new run starts from")
     vae.add_argument("--freeze-encoder", action="store_true", default=None,
                      help="with --init-from: train the decoder only, so the latents stay as they are")

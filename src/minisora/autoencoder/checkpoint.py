@@ -1,7 +1,8 @@
 """Checkpoint folders and shipped weights.
 
 A training checkpoint is a folder `step_XXXXXXX/` holding config.json (the VAE config),
-model.safetensors, ema.safetensors, optimizer.pt and state.json (step, train config, log).
+model.safetensors, ema.safetensors, optimizer.pt and state.json (step, train config, log), and
+with an adversarial term discriminator.safetensors and disc_optimizer.pt.
 It is written under a temporary name and renamed into place, so a folder with the final name
 is always complete. Shipped weights are config.json + model.safetensors (bf16), loaded strictly.
 """
@@ -31,8 +32,11 @@ def _tensors(module_or_state: torch.nn.Module | dict[str, torch.Tensor], dtype: 
 
 
 def save_checkpoint(run_dir: str | Path, step: int, model: VideoVAE, ema: dict[str, torch.Tensor],
-                    optimizer: torch.optim.Optimizer, state: dict[str, Any], keep: int = 2) -> Path:
-    """Write run_dir/step_XXXXXXX atomically; keep the newest `keep` checkpoints."""
+                    optimizer: torch.optim.Optimizer, state: dict[str, Any], keep: int = 2,
+                    discriminator: torch.nn.Module | None = None,
+                    disc_optimizer: torch.optim.Optimizer | None = None) -> Path:
+    """Write run_dir/step_XXXXXXX atomically (with the discriminator and its optimizer when the
+    run has an adversarial term); keep the newest `keep` checkpoints."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     final = run_dir / f"{CHECKPOINT_PREFIX}{step:07d}"
@@ -41,6 +45,9 @@ def save_checkpoint(run_dir: str | Path, step: int, model: VideoVAE, ema: dict[s
         save_file(_tensors(model, None), str(tmp / "model.safetensors"))
         save_file(_tensors(ema, None), str(tmp / "ema.safetensors"))
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+        if discriminator is not None and disc_optimizer is not None:
+            save_file(_tensors(discriminator, None), str(tmp / "discriminator.safetensors"))
+            torch.save(disc_optimizer.state_dict(), tmp / "disc_optimizer.pt")
         (tmp / "state.json").write_text(json.dumps({**state, "step": step}, indent=1) + "\n")
     for old in list_checkpoints(run_dir)[:-keep]:
         shutil.rmtree(old)
@@ -64,6 +71,15 @@ def load_checkpoint(folder: str | Path) -> tuple[VideoVAE, dict[str, torch.Tenso
     optimizer_state = torch.load(folder / "optimizer.pt", weights_only=True)
     state = json.loads((folder / "state.json").read_text())
     return model, ema, optimizer_state, state
+
+
+def load_discriminator(folder: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]] | None:
+    """(weights, optimizer state) of a checkpoint's discriminator, or None if it has none."""
+    folder = Path(folder)
+    if not (folder / "discriminator.safetensors").is_file():
+        return None
+    return load_file(str(folder / "discriminator.safetensors")), torch.load(folder / "disc_optimizer.pt",
+                                                                            weights_only=True)
 
 
 def save_weights(model: VideoVAE, folder: str | Path, dtype: torch.dtype = torch.bfloat16) -> Path:

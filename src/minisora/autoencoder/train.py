@@ -1,9 +1,10 @@
 """`minisora train-vae`: train the autoencoder on world clips rendered on the fly.
 
 AdamW with a linear warm-up then a constant rate (a run can always be continued), gradient
-clipping at 1.0, bf16 autocast on CPU, an EMA of the weights (the EMA is what ships). Batch i
-depends only on (seed, i), and the sampling noise of step i too, so resuming from a checkpoint
-continues exactly the run that was interrupted.
+clipping at 1.0, bf16 autocast on CPU, an EMA of the weights (the EMA is what ships); with
+`adv_weight`, a frame discriminator (discriminator.py) trains beside it and is checkpointed with
+it. Batch i depends only on (seed, i), and the sampling noise of step i too, so resuming from a
+checkpoint continues exactly the run that was interrupted.
 """
 
 from __future__ import annotations
@@ -18,9 +19,21 @@ from typing import Any
 
 import torch
 
-from minisora.autoencoder.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from minisora.autoencoder.checkpoint import (
+    list_checkpoints,
+    load_checkpoint,
+    load_discriminator,
+    save_checkpoint,
+)
 from minisora.autoencoder.clips import clip_spec, render_pixels, training_batch
 from minisora.autoencoder.config import VAE_PRESETS, VAEConfig
+from minisora.autoencoder.discriminator import (
+    FrameDiscriminator,
+    adaptive_weight,
+    discriminator_loss,
+    generator_loss,
+    last_decoder_layer,
+)
 from minisora.autoencoder.losses import psnr_per_clip, ssim_per_frame, vae_loss
 from minisora.autoencoder.model import VideoVAE
 from minisora.precision import BF16_ADVICE, native_bf16
@@ -47,6 +60,10 @@ class TrainVAEConfig:
     kl_weight: float = 1e-6
     mse_weight: float = 0.0  # squared error: its gradient grows with the error, so small objects the
     #                          reconstruction misses outweigh the large, easy background
+    adv_weight: float = 0.0  # adversarial term (discriminator.py), scaled by VQGAN's adaptive weight; 0: off
+    adv_start: int = 0  # the decoder feels it from this step; the discriminator trains from the first
+    disc_width: int = 32
+    disc_lr: float = 2e-4
     init_from: str | None = None  # shipped weights folder a new run starts from (fine-tuning)
     freeze_encoder: bool = False  # train the decoder only: the latents (and a DiT trained on them)
     #                               stay valid while the reconstruction improves
@@ -63,6 +80,8 @@ class TrainVAEConfig:
             raise ValueError(f"frames {self.frames}: training windows need 4k+1 frames (5, 9, 17, ...)")
         if self.batch < 1 or self.steps < 0:
             raise ValueError("batch must be >= 1 and steps >= 0")
+        if self.adv_weight < 0 or self.adv_start < 0:
+            raise ValueError("adv_weight and adv_start must be >= 0 (adv_weight 0: no adversarial term)")
         return self
 
 
@@ -134,8 +153,29 @@ def _ema_model(model: VideoVAE, ema: dict[str, torch.Tensor]) -> VideoVAE:
     return copy.eval()
 
 
+def _discriminator(cfg: TrainVAEConfig, run_dir: Path
+                   ) -> tuple[FrameDiscriminator, torch.optim.Optimizer] | tuple[None, None]:
+    """The discriminator and its optimizer when the run has an adversarial term: from the last
+    checkpoint that holds one, else fresh (seeded apart from the autoencoder's own draws)."""
+    if cfg.adv_weight <= 0:
+        return None, None
+    with torch.random.fork_rng():
+        torch.manual_seed(cfg.seed * 7_919 + 17)
+        disc = FrameDiscriminator(cfg.disc_width)
+    optimizer = torch.optim.Adam(disc.parameters(), lr=cfg.disc_lr, betas=(0.5, 0.9))
+    checkpoints = list_checkpoints(run_dir)
+    saved = load_discriminator(checkpoints[-1]) if checkpoints else None
+    if saved is not None:
+        disc.load_state_dict(saved[0], strict=True)
+        optimizer.load_state_dict(saved[1])
+    elif checkpoints:
+        print(f"{checkpoints[-1]} has no discriminator: a fresh one starts here", flush=True)
+    return disc, optimizer
+
+
 def train_step(model: VideoVAE, optimizer: torch.optim.Optimizer, video: torch.Tensor,
-               cfg: TrainVAEConfig, step: int) -> dict[str, float]:
+               cfg: TrainVAEConfig, step: int, disc: FrameDiscriminator | None = None,
+               disc_optimizer: torch.optim.Optimizer | None = None) -> dict[str, float]:
     generator = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
     for group in optimizer.param_groups:
         group["lr"] = learning_rate(cfg, step)
@@ -149,10 +189,25 @@ def train_step(model: VideoVAE, optimizer: torch.optim.Optimizer, video: torch.T
             recon, mean, logvar = model(video, generator=generator)
     loss, parts = vae_loss(recon, video, mean, logvar, cfg.ssim_weight, cfg.grad_weight, cfg.kl_weight,
                            cfg.mse_weight)
+    if disc is not None and step >= cfg.adv_start:
+        disc.requires_grad_(False)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            adversarial = generator_loss(disc(recon.float()).float())
+        weight = cfg.adv_weight * adaptive_weight(loss, adversarial, last_decoder_layer(model.decoder))
+        loss = loss + weight * adversarial
+        parts["adv_g"], parts["adv_weight"] = adversarial.item(), weight.item()
+        disc.requires_grad_(True)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     parts["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0).item()
     optimizer.step()
+    if disc is not None and disc_optimizer is not None:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            d_loss = discriminator_loss(disc(video).float(), disc(recon.detach().float()).float())
+        disc_optimizer.zero_grad(set_to_none=True)
+        d_loss.backward()
+        disc_optimizer.step()
+        parts["adv_d"] = d_loss.item()
     return parts
 
 
@@ -170,6 +225,7 @@ def train_vae(cfg: TrainVAEConfig) -> Path:
         return torch.optim.AdamW(m.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
 
     model, ema, optimizer, step = _resume(cfg, optimizer_for)
+    disc, disc_optimizer = _discriminator(cfg, run_dir)
     model.train()
     if cfg.freeze_encoder:
         if not cfg.init_from and step == 0:
@@ -183,7 +239,7 @@ def train_vae(cfg: TrainVAEConfig) -> Path:
     while step < cfg.steps and not stop:
         started = time.time()
         video = training_batch(step, cfg.seed, cfg.batch, cfg.frames, cfg.aspect_mix, cfg.crop, cfg.focus)
-        parts = train_step(model, optimizer, video, step_cfg, step)
+        parts = train_step(model, optimizer, video, step_cfg, step, disc, disc_optimizer)
         with torch.no_grad():
             decay = min(cfg.ema_decay, (1 + step) / (10 + step))
             for name, value in model.state_dict().items():
@@ -195,7 +251,7 @@ def train_vae(cfg: TrainVAEConfig) -> Path:
             log.flush()
             print(json.dumps(record), flush=True)
         if time.time() - last_save > cfg.checkpoint_minutes * 60 or step == cfg.steps or stop:
-            last_path = _checkpoint(run_dir, step, model, ema, optimizer, cfg, log)
+            last_path = _checkpoint(run_dir, step, model, ema, optimizer, cfg, log, disc, disc_optimizer)
             last_save = time.time()
     log.close()
     for sig, handler in previous.items():
@@ -221,9 +277,11 @@ def _stop_on_signals() -> tuple[list[int], dict[int, Any]]:
 
 
 def _checkpoint(run_dir: Path, step: int, model: VideoVAE, ema: dict[str, torch.Tensor],
-                optimizer: torch.optim.Optimizer, cfg: TrainVAEConfig, log: Any) -> Path:
+                optimizer: torch.optim.Optimizer, cfg: TrainVAEConfig, log: Any,
+                disc: FrameDiscriminator | None = None, disc_optimizer: torch.optim.Optimizer | None = None) -> Path:
     scores = evaluate(_ema_model(model, ema), cfg.eval_clips) if cfg.eval_clips else {}
-    path = save_checkpoint(run_dir, step, model, ema, optimizer, {"train_config": asdict(cfg), "eval": scores})
+    path = save_checkpoint(run_dir, step, model, ema, optimizer, {"train_config": asdict(cfg), "eval": scores},
+                           discriminator=disc, disc_optimizer=disc_optimizer)
     record = {"step": step, "checkpoint": str(path), **{f"eval_{k}": round(v, 4) for k, v in scores.items()}}
     log.write(json.dumps(record) + "\n")
     log.flush()
