@@ -79,7 +79,7 @@ def test_the_discriminator_learns_to_tell_a_ghost_from_a_falling_square() -> Non
 def _adv_run(run_dir: Path, steps: int) -> Path:
     cfg = TrainVAEConfig(run_dir=str(run_dir), preset="tiny", steps=steps, batch=1, frames=5, warmup=2,
                          eval_clips=0, checkpoint_minutes=0.0, log_every=1, bf16=False, crop=16,
-                         adv_weight=0.5, adv_start=1, disc_width=4)
+                         adv_weight=0.5, adv_start=1, disc_width=8)
     return train_vae(cfg)
 
 

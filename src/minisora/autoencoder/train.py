@@ -62,7 +62,7 @@ class TrainVAEConfig:
     #                          reconstruction misses outweigh the large, easy background
     adv_weight: float = 0.0  # adversarial term (discriminator.py), scaled by VQGAN's adaptive weight; 0: off
     adv_start: int = 0  # the decoder feels it from this step; the discriminator trains from the first
-    disc_width: int = 32
+    disc_width: int = 64
     disc_lr: float = 2e-4
     init_from: str | None = None  # shipped weights folder a new run starts from (fine-tuning)
     freeze_encoder: bool = False  # train the decoder only: the latents (and a DiT trained on them)
