@@ -101,6 +101,8 @@ def test_an_adversarial_run_logs_checkpoints_and_resumes_its_discriminator(tmp_p
     assert load_discriminator(_tiny_plain(tmp_path / "plain")) is None
     with pytest.raises(ValueError, match="adv_weight"):
         TrainVAEConfig(preset="tiny", adv_weight=-1.0).validate()
+    with pytest.raises(ValueError, match="multiple of 4"):
+        TrainVAEConfig(preset="tiny", adv_weight=0.5, disc_width=6).validate()
 
 
 def _tiny_plain(run_dir: Path) -> Path:

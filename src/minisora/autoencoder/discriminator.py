@@ -23,14 +23,16 @@ from torch import nn
 class FrameDiscriminator(nn.Module):
     """(B, 3, T, H, W) video in [-1, 1] -> (B*T, 1, H/4, W/4) realness logits, one per patch of
     about 22 x 22 pixels of each frame, read with its change from the frame before (none for
-    the first frame). Group norm after the first layer (pix2pix's PatchGAN, with group instead
-    of batch statistics so a frame's score does not depend on its batch). Measured on 32 x 32
+    the first frame). Group norm on its second and third layers (pix2pix's PatchGAN, with group
+    instead of batch statistics so a frame's score does not depend on its batch). Measured on 32 x 32
     crops against the shipped decoder: this net (width 64) separated real from decoded patches
     within 400 steps (hinge loss 1.58); a spectral-norm twin was still at chance (2.0) after
     3,000 steps, and a decoder trained against it only lost PSNR."""
 
     def __init__(self, width: int = 64) -> None:
         super().__init__()
+        if width < 4 or width % 4:
+            raise ValueError(f"discriminator width {width}: give a multiple of 4 (its group norms have 8 groups)")
         self.width = width
         self.convs = nn.ModuleList([
             nn.Conv2d(6, width, 4, stride=2, padding=1),

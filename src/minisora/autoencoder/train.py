@@ -82,6 +82,8 @@ class TrainVAEConfig:
             raise ValueError("batch must be >= 1 and steps >= 0")
         if self.adv_weight < 0 or self.adv_start < 0:
             raise ValueError("adv_weight and adv_start must be >= 0 (adv_weight 0: no adversarial term)")
+        if self.disc_width < 4 or self.disc_width % 4:
+            raise ValueError(f"disc_width {self.disc_width}: give a multiple of 4")
         return self
 
 
