@@ -302,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     vae.add_argument("--detail-width", type=int, default=None,
                      help="patch arch: channels of the decoder's per-frame detail path (0: none)")
     vae.add_argument("--detail-blocks", type=int, default=None, help="residual blocks of that path")
+    vae.add_argument("--lookahead", action="store_true", default=None,
+                     help="patch arch: the decoder also sees the next latent frame (against ghosts of fast "
+                          "motion; streams decode one latent frame behind)")
     vae.add_argument("--focus", type=int, default=None,
                      help="windows drawn per training item, keeping the one with the most motion (1: any)")
     vae.add_argument("--steps", type=int, default=None, help="train up to this step")

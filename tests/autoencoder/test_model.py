@@ -8,10 +8,10 @@ import torch
 from minisora.autoencoder import VAE_PRESETS, VAEConfig, VideoVAE, decode_chunked, encode_chunked
 
 
-@pytest.fixture(scope="module", params=["tiny", "tiny-patch", "tiny-patch-detail"])
+@pytest.fixture(scope="module", params=["tiny", "tiny-patch", "tiny-patch-detail", "tiny-patch-lookahead"])
 def vae(request: pytest.FixtureRequest) -> VideoVAE:
     """Both architectures (full-resolution convolutions; patches folded first, with and without the
-    decoder's detail path) keep every contract."""
+    decoder's detail path and its look-ahead) keep every contract."""
     torch.manual_seed(0)
     model = VideoVAE(VAEConfig.from_dict(VAE_PRESETS[request.param].to_dict())).eval()
     for name, param in model.named_parameters():  # patch blocks start as the identity: perturb them
@@ -51,13 +51,14 @@ def test_encoder_is_causal(vae: VideoVAE) -> None:
     assert not torch.allclose(a[:, :, 2:], b[:, :, 2:])
 
 
-def test_decoder_is_causal(vae: VideoVAE) -> None:
-    z = vae.encode(video(13))
+def test_decoder_is_causal_or_looks_one_latent_frame_ahead(vae: VideoVAE) -> None:
+    z = vae.encode(video(17))
     changed = z.clone()
-    changed[:, :, 2:] += 1.0  # latent frame 2 decodes to frames 5..8
+    changed[:, :, 3] += 1.0  # latent frame 3 decodes to frames 9..12
     a, b = vae.decode(z), vae.decode(changed)
-    assert torch.equal(a[:, :, :5], b[:, :, :5])
-    assert not torch.allclose(a[:, :, 5:], b[:, :, 5:])
+    first = 5 if vae.config.lookahead else 9  # a look-ahead decoder's frames 5..8 see latent frame 3
+    assert torch.equal(a[:, :, :first], b[:, :, :first])
+    assert not torch.allclose(a[:, :, first:first + 4], b[:, :, first:first + 4])
 
 
 @pytest.mark.parametrize("chunk_frames", [4, 8, 12])
@@ -72,6 +73,17 @@ def test_streaming_decode_equals_whole(vae: VideoVAE, chunk_latents: int) -> Non
     z = vae.encode(video(25, 16, 24))
     whole = vae.decode(z)
     assert (decode_chunked(vae, z, chunk_latents) - whole).abs().max() < 1e-4
+
+
+def test_streamed_frames_come_as_soon_as_the_decoder_can_draw_them(vae: VideoVAE) -> None:
+    """A causal decoder yields each chunk's frames at once; a look-ahead one holds back the last
+    latent frame of a chunk until the next arrives, and draws it at the end of the stream."""
+    from minisora.autoencoder import decode_stream
+
+    z = vae.encode(video(21))  # 6 latent frames, streamed as 1, 2, 3
+    sizes = [x.shape[2] for x in decode_stream(vae, [z[:, :, :1], z[:, :, 1:3], z[:, :, 3:]])]
+    assert sum(sizes) == 21
+    assert sizes == ([5, 12, 4] if vae.config.lookahead else [1, 8, 12])
 
 
 def test_normalisation_is_applied(vae: VideoVAE) -> None:
@@ -144,3 +156,23 @@ def test_detail_path_starts_as_the_decoder_without_it() -> None:
     assert not torch.allclose(plain.decode(z), detailed.decode(z), atol=1e-3)
     with pytest.raises(ValueError, match="patch decoder"):
         VAEConfig(arch="conv", detail_width=8).validate()
+
+
+def test_lookahead_starts_as_the_causal_decoder_and_then_reads_the_next_latent_frame() -> None:
+    """Weights trained without look-ahead load into a decoder with it and decode the same (it
+    starts at zero); trained, a frame's pixels depend on the next latent frame, and on nothing
+    further ahead."""
+    torch.manual_seed(0)
+    causal = VideoVAE(VAEConfig.from_dict(VAE_PRESETS["tiny-patch-detail"].to_dict())).eval()
+    ahead = VideoVAE(VAEConfig.from_dict(VAE_PRESETS["tiny-patch-lookahead"].to_dict())).eval()
+    missing, unexpected = ahead.load_state_dict(causal.state_dict(), strict=False)
+    assert not unexpected and missing and all(".ahead." in k for k in missing)
+    z = torch.randn(1, 4, 4, 4, 4)
+    assert torch.equal(causal.decode(z), ahead.decode(z))
+    torch.nn.init.normal_(ahead.decoder.layers[0].ahead.weight, std=0.3)
+    changed = z.clone()
+    changed[:, :, 3] += 1.0  # frames 9..12
+    moved = (ahead.decode(changed) - ahead.decode(z)).abs().amax(dim=(0, 1, 3, 4))
+    assert moved[:5].max() == 0 and moved[5:9].min() > 1e-4  # frames 5..8 (latent 2) see latent 3
+    with pytest.raises(ValueError, match="patch decoder"):
+        VAEConfig(arch="conv", lookahead=True).validate()

@@ -194,7 +194,7 @@ def test_new_run_can_start_from_shipped_weights(tmp_path: Path) -> None:
         assert torch.equal(model.state_dict()[name], value) and torch.equal(ema[name], value), name
 
 
-def test_fine_tuning_may_add_a_decoder_detail_path_and_nothing_else(tmp_path: Path) -> None:
+def test_fine_tuning_may_add_a_decoder_detail_path_or_lookahead_and_nothing_else(tmp_path: Path) -> None:
     from minisora.autoencoder.train import _new_run
 
     torch.manual_seed(2)
@@ -215,3 +215,6 @@ def test_fine_tuning_may_add_a_decoder_detail_path_and_nothing_else(tmp_path: Pa
                  dtype=torch.float32)
     with pytest.raises(ValueError, match="patch decoder"):  # a conv VAE has no detail path to add
         _new_run(TrainVAEConfig(**{**vars(cfg), "init_from": str(tmp_path / "conv")}))
+    ahead, _, _ = _new_run(TrainVAEConfig(**{**vars(cfg), "init_from": str(tmp_path / "detailed"),
+                                               "detail_width": None, "lookahead": True}))
+    assert ahead.config.lookahead and torch.equal(ahead.eval().decode(z), model.decode(z))

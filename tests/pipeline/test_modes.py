@@ -221,9 +221,21 @@ def test_sound_hook_muxes_what_the_sound_model_returns(world, tmp_path):
     assert not (tmp_path / "bad.mp4").exists()
 
 
-def test_chunk_frames_are_the_decode_of_its_latents(world, tmp_path, clip_file):
-    """The decoder is causal, so decoding a chunk up to its new latents gives the same frames as
-    decoding all of it (the pipeline skips the after-context)."""
+@pytest.mark.parametrize("lookahead", [False, True])
+def test_chunk_frames_are_the_decode_of_its_latents(world, tmp_path, clip_file, lookahead):
+    """A chunk's frames are those of decoding all of its latents: a causal decoder needs none of
+    the after-context, a look-ahead one (tiny, random) its first latent frame."""
+    import dataclasses
+
+    from minisora.autoencoder import VAE_PRESETS, VAEConfig, VideoVAE
+
+    if lookahead:
+        torch.manual_seed(0)
+        vae = VideoVAE(VAEConfig.from_dict({**VAE_PRESETS["tiny-patch-lookahead"].to_dict(),
+                                            "latent_shift": world.vae.config.latent_shift,
+                                            "latent_scale": world.vae.config.latent_scale})).eval()
+        torch.nn.init.normal_(vae.decoder.layers[0].ahead.weight, std=0.3)
+        world = dataclasses.replace(world, vae=vae)
     second = write_mp4(tmp_path / "b.mp4", moving_square(13, 32, 32, colour=(40, 80, 230)), 16)
     g = generate(world, PROMPT, tmp_path / "bridge.mp4", connect=(clip_file, second), seconds=1, **FAST)
     last = g.chunks[-1]

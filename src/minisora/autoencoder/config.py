@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-DECODER_ONLY = ("decoder_blocks", "detail_width", "detail_blocks")  # settings the latents do not depend on
+DECODER_ONLY = ("decoder_blocks", "detail_width", "detail_blocks", "lookahead")  # settings the latents do not depend on
 TEMPORAL_FACTOR = 4  # two time halvings; the first frame is kept alone, so T = 4k + 1 -> k + 1
 
 
@@ -30,6 +30,8 @@ class VAEConfig:
     detail_width: int = 0  # patch arch: channels of the decoder's per-frame path at 2x the latent
     #                        resolution, added to its linear unfold (0: none, as in the first weights)
     detail_blocks: int = 2  # residual blocks of that path
+    lookahead: bool = False  # patch arch: the decoder also sees the next latent frame when it draws
+    #                          a group's 4 frames (where a fast object goes next); False: causal
     latent_shift: list[float] = field(default_factory=list)  # per channel; empty = 0
     latent_scale: list[float] = field(default_factory=list)  # per channel; empty = 1
 
@@ -56,6 +58,8 @@ class VAEConfig:
             raise ValueError("detail_width and detail_blocks must be >= 0")
         if self.detail_width and self.arch != "patch":
             raise ValueError("detail_width is a part of the patch decoder: use arch 'patch' or detail_width 0")
+        if self.lookahead and self.arch != "patch":
+            raise ValueError("lookahead is a part of the patch decoder: use arch 'patch' or lookahead false")
         if self.latent_channels < 1 or self.width < 1 or self.blocks < 0 or self.decoder_blocks < 0:
             raise ValueError("latent_channels and width must be >= 1, blocks >= 0")
         for name in ("latent_shift", "latent_scale"):
@@ -101,4 +105,6 @@ VAE_PRESETS: dict[str, VAEConfig] = {
     "tiny-patch": VAEConfig(arch="patch", spatial_factor=4, latent_channels=4, width=16, stem=4),  # tests
     "tiny-patch-detail": VAEConfig(arch="patch", spatial_factor=4, latent_channels=4, width=16, stem=4,
                                    detail_width=8, detail_blocks=1),  # tests
+    "tiny-patch-lookahead": VAEConfig(arch="patch", spatial_factor=4, latent_channels=4, width=16, stem=4,
+                                      detail_width=8, detail_blocks=1, lookahead=True),  # tests
 }

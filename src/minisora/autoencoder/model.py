@@ -143,10 +143,20 @@ class VideoVAE(nn.Module):
         mean, logvar = h.float().chunk(2, dim=1)
         return mean, logvar.clamp(-30.0, 20.0), states
 
-    def decode_raw(self, z: torch.Tensor, states: list[State] | None = None
-                   ) -> tuple[torch.Tensor, list[State]]:
-        """(B, C, T', H', W') raw latents -> (B, 3, 4T'-3 or 4T', H, W) unclamped pixels."""
+    def decode_raw(self, z: torch.Tensor, states: list[State] | None = None,
+                   following: torch.Tensor | None = None) -> tuple[torch.Tensor, list[State]]:
+        """(B, C, T', H', W') raw latents -> (B, 3, 4T'-3 or 4T', H, W) unclamped pixels.
+
+        A look-ahead decoder (config.lookahead) draws each latent frame's 4 frames seeing the
+        next latent frame too: `following` is the one after z's last (B, C, 1, H', W'), which a
+        stream knows from its next chunk; None means z ends the video and its last frame is
+        its own successor. A causal decoder ignores it.
+        """
         self.check_latent_shape(tuple(z.shape))
+        if self.config.lookahead:
+            if following is None:
+                following = z[:, :, -1:]
+            z = torch.cat([z, torch.cat([z[:, :, 1:], following.to(z.dtype)], dim=2)], dim=1)
         return self.decoder(z, states)
 
     def forward(self, video: torch.Tensor, generator: torch.Generator | None = None

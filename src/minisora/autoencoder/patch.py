@@ -110,6 +110,32 @@ class PatchOut(nn.Module):
         return y, {"started": True}
 
 
+class LatentIn(CausalConv3d):
+    """The decoder's first layer: a causal 3x3x3 convolution over the latents and, with
+    look-ahead, a per-frame 3x3 convolution over the next latent frame, added to it.
+
+    A latent frame holds 4 video frames; drawn from it and the past alone, an object that moves
+    fast inside the group comes out twice at half strength or smeared between its places. The
+    next latent frame says where it went. The decoder's input then carries both, stacked on
+    channels (`VideoVAE.decode_raw` builds it); the look-ahead starts at zero, so weights trained
+    without it decode as before.
+    """
+
+    def __init__(self, channels: int, width: int, lookahead: bool = False) -> None:
+        super().__init__(channels, width)
+        self.ahead = nn.Conv3d(channels, width, (1, 3, 3), padding=(0, 1, 1)) if lookahead else None
+        if self.ahead is not None:
+            nn.init.zeros_(self.ahead.weight)
+            nn.init.zeros_(self.ahead.bias)
+
+    def forward(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        if self.ahead is None:
+            return super().forward(x, state)
+        z, following = x.chunk(2, dim=1)
+        y, state = super().forward(z, state)
+        return y + self.ahead(following), state
+
+
 def _zero_last(block: ResBlock) -> ResBlock:
     """Residual blocks start as the identity: a wide stack then trains from the first step."""
     nn.init.zeros_(block.conv2.conv.weight)
@@ -135,7 +161,7 @@ def patch_encoder_layers(cfg: VAEConfig) -> list[nn.Module]:
 
 
 def patch_decoder_layers(cfg: VAEConfig) -> list[nn.Module]:
-    layers: list[nn.Module] = [CausalConv3d(cfg.latent_channels, cfg.width)]
+    layers: list[nn.Module] = [LatentIn(cfg.latent_channels, cfg.width, cfg.lookahead)]
     layers += [_zero_last(ResBlock(cfg.width, cfg.width)) for _ in range(cfg.decoder_blocks)]
     layers.append(PatchOut(cfg.width, cfg.stem, cfg.spatial_factor, cfg.detail_width, cfg.detail_blocks))
     return layers

@@ -3,7 +3,8 @@
 Every causal convolution keeps its last input frames (Wan's feature cache), so a chunk sees
 exactly the past it would have seen inside the whole clip. Video chunks: the first has 4k+1
 frames, every later one a multiple of 4; each gives one latent frame per 4 frames (plus one
-for the first frame). Latent chunks decode to 4m - 3 frames first, then 4m frames each.
+for the first frame). Latent chunks decode to 4m - 3 frames first, then 4m frames each; a
+look-ahead decoder's output runs one latent frame (4 video frames) behind its input.
 """
 
 from __future__ import annotations
@@ -28,12 +29,29 @@ def encode_stream(model: VideoVAE, chunks: Iterable[torch.Tensor]) -> Iterator[t
 
 @torch.no_grad()
 def decode_stream(model: VideoVAE, chunks: Iterable[torch.Tensor]) -> Iterator[torch.Tensor]:
-    """Normalised latent chunks (B, C, m, H', W') -> float32 pixel chunks in [-1, 1]."""
+    """Normalised latent chunks (B, C, m, H', W') -> float32 pixel chunks in [-1, 1].
+
+    A look-ahead decoder needs each latent frame's successor, so the stream holds back the
+    last latent frame of every chunk until the next chunk (or the end) arrives: its pixels
+    come one chunk later, and a one-frame chunk may yield nothing until then.
+    """
     states: list[State] | None = None
     dtype = next(model.parameters()).dtype
+    held: torch.Tensor | None = None  # look-ahead: the latent frame still waiting for its successor
     for chunk in chunks:
         model.check_latent_shape(tuple(chunk.shape))
-        video, states = model.decode_raw(model.denormalize(chunk.float()).to(dtype), states)
+        z = model.denormalize(chunk.float()).to(dtype)
+        if model.config.lookahead:
+            z = z if held is None else torch.cat([held, z], dim=2)
+            held = z[:, :, -1:]
+            if z.shape[2] == 1:
+                continue
+            video, states = model.decode_raw(z[:, :, :-1], states, following=held)
+        else:
+            video, states = model.decode_raw(z, states)
+        yield video.float().clamp(-1.0, 1.0)
+    if held is not None:
+        video, states = model.decode_raw(held, states)
         yield video.float().clamp(-1.0, 1.0)
 
 

@@ -46,6 +46,7 @@ class TrainVAEConfig:
     width: int | None = None  # override the preset's width
     detail_width: int | None = None  # override the preset's decoder detail path (patch arch)
     detail_blocks: int | None = None
+    lookahead: bool | None = None  # override: the decoder also sees the next latent frame (patch arch)
     steps: int = 10_000
     batch: int = 4
     frames: int = 17  # 4k+1 frames per training window
@@ -101,12 +102,12 @@ def _new_run(cfg: TrainVAEConfig) -> tuple[VideoVAE, dict[str, torch.Tensor], in
     model = VideoVAE(vae_config)
     if cfg.init_from:
         missing, unexpected = model.load_state_dict(start.state_dict(), strict=False)
-        new_parts = [k for k in missing if ".detail_" not in k]
+        new_parts = [k for k in missing if ".detail_" not in k and ".ahead." not in k]
         if unexpected or new_parts:
             raise ValueError(f"--init-from {cfg.init_from} does not fit this architecture (missing "
                              f"{new_parts[:3]}, unexpected {unexpected[:3]}); only a decoder detail path "
-                             "may be added to initialising weights")
-        added = f", {len(missing)} new tensors of the decoder detail path start fresh" if missing else ""
+                             "or look-ahead may be added to initialising weights")
+        added = f", {len(missing)} new decoder tensors (detail path, look-ahead) start at zero" if missing else ""
         print(f"new run initialised from {cfg.init_from}{added}", flush=True)
     ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
     return model, ema, 0
@@ -117,6 +118,8 @@ def _override_detail(vae_config: VAEConfig, cfg: TrainVAEConfig) -> None:
         vae_config.detail_width = cfg.detail_width
     if cfg.detail_blocks is not None:
         vae_config.detail_blocks = cfg.detail_blocks
+    if cfg.lookahead is not None:
+        vae_config.lookahead = cfg.lookahead
     vae_config.validate()
 
 

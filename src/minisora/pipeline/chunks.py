@@ -170,7 +170,8 @@ def run_chunk(model: WorldModel, plan: ChunkPlan, inputs: ChunkInputs, text: Tex
                                   bf16), on_eval)
     latents = sample(denoiser, x_start, times, cond_latents=cond, cond_mask=mask[None], method=sampler,
                      context_noise=context_noise if inputs.generated_context else 0.0, generator=generator)
-    pixels = model.vae.decode(latents[:, :, :b1])  # (1, 3, frames, H, W); causal: `after` changes nothing
+    # (1, 3, frames, H, W); a causal decoder ignores `after`, a look-ahead one sees its first latent
+    pixels = model.vae.decode(latents[:, :, :b1 + (1 if model.vae.config.lookahead and plan.after else 0)])
     first = plan.before if plan.before else 0
     frames = to_frames(pixels[:, :, first:first + plan.new_frames])
     return ChunkResult(plan, frames, mask, latents[0].clone() if keep_latents else None, float(times[0]))
