@@ -142,16 +142,23 @@ def test_model_does_not_share_its_preset() -> None:
     assert VAE_PRESETS["tiny"].latent_scale == []
 
 
+def grown_decoder(base: str, grown: str, new_part: str, z: torch.Tensor) -> tuple[VideoVAE, VideoVAE]:
+    """Preset `base`'s random weights loaded into preset `grown`, which adds only tensors named
+    with `new_part`; the two decode z alike (the new part starts at zero)."""
+    torch.manual_seed(0)
+    old = VideoVAE(VAEConfig.from_dict(VAE_PRESETS[base].to_dict())).eval()
+    new = VideoVAE(VAEConfig.from_dict(VAE_PRESETS[grown].to_dict())).eval()
+    missing, unexpected = new.load_state_dict(old.state_dict(), strict=False)
+    assert not unexpected and missing and all(new_part in k for k in missing)
+    assert torch.equal(old.decode(z), new.decode(z))
+    return old, new
+
+
 def test_detail_path_starts_as_the_decoder_without_it() -> None:
     """Weights trained without the detail path load into a decoder with it and decode the same
     (its last layer starts at zero); once trained, the path changes the output."""
-    torch.manual_seed(0)
-    plain = VideoVAE(VAEConfig.from_dict(VAE_PRESETS["tiny-patch"].to_dict())).eval()
-    detailed = VideoVAE(VAEConfig.from_dict(VAE_PRESETS["tiny-patch-detail"].to_dict())).eval()
-    missing, unexpected = detailed.load_state_dict(plain.state_dict(), strict=False)
-    assert not unexpected and missing and all(".detail_" in k for k in missing)
-    z = torch.randn(1, 4, 3, 4, 4)
-    assert torch.equal(plain.decode(z), detailed.decode(z))
+    z = torch.randn(1, 4, 3, 4, 4, generator=torch.Generator().manual_seed(1))
+    plain, detailed = grown_decoder("tiny-patch", "tiny-patch-detail", ".detail_", z)
     torch.nn.init.normal_(detailed.decoder.layers[-1].detail_out.weight, std=0.1)
     assert not torch.allclose(plain.decode(z), detailed.decode(z), atol=1e-3)
     with pytest.raises(ValueError, match="patch decoder"):
@@ -162,13 +169,8 @@ def test_lookahead_starts_as_the_causal_decoder_and_then_reads_the_next_latent_f
     """Weights trained without look-ahead load into a decoder with it and decode the same (it
     starts at zero); trained, a frame's pixels depend on the next latent frame, and on nothing
     further ahead."""
-    torch.manual_seed(0)
-    causal = VideoVAE(VAEConfig.from_dict(VAE_PRESETS["tiny-patch-detail"].to_dict())).eval()
-    ahead = VideoVAE(VAEConfig.from_dict(VAE_PRESETS["tiny-patch-lookahead"].to_dict())).eval()
-    missing, unexpected = ahead.load_state_dict(causal.state_dict(), strict=False)
-    assert not unexpected and missing and all(".ahead." in k for k in missing)
-    z = torch.randn(1, 4, 4, 4, 4)
-    assert torch.equal(causal.decode(z), ahead.decode(z))
+    z = torch.randn(1, 4, 4, 4, 4, generator=torch.Generator().manual_seed(1))
+    _, ahead = grown_decoder("tiny-patch-detail", "tiny-patch-lookahead", ".ahead.", z)
     torch.nn.init.normal_(ahead.decoder.layers[0].ahead.weight, std=0.3)
     changed = z.clone()
     changed[:, :, 3] += 1.0  # frames 9..12
