@@ -32,8 +32,8 @@ def decode_stream(model: VideoVAE, chunks: Iterable[torch.Tensor]) -> Iterator[t
     """Normalised latent chunks (B, C, m, H', W') -> float32 pixel chunks in [-1, 1].
 
     A look-ahead decoder needs each latent frame's successor, so the stream holds back the
-    last latent frame of every chunk until the next chunk (or the end) arrives: its pixels
-    come one chunk later, and a one-frame chunk may yield nothing until then.
+    last latent frame of every chunk until the next chunk (or the end) arrives and yields its
+    pixels then; a chunk of one latent frame may yield nothing of its own.
     """
     states: list[State] | None = None
     dtype = next(model.parameters()).dtype
