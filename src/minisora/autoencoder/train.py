@@ -98,7 +98,7 @@ def _new_run(cfg: TrainVAEConfig) -> tuple[VideoVAE, dict[str, torch.Tensor], in
 
         start = load_vae(cfg.init_from)  # raw latents in training: its normalisation is dropped
         vae_config = VAEConfig.from_dict({**start.config.to_dict(), "latent_shift": [], "latent_scale": []})
-    _override_detail(vae_config, cfg)
+    _override_decoder(vae_config, cfg)
     model = VideoVAE(vae_config)
     if cfg.init_from:
         missing, unexpected = model.load_state_dict(start.state_dict(), strict=False)
@@ -113,7 +113,7 @@ def _new_run(cfg: TrainVAEConfig) -> tuple[VideoVAE, dict[str, torch.Tensor], in
     return model, ema, 0
 
 
-def _override_detail(vae_config: VAEConfig, cfg: TrainVAEConfig) -> None:
+def _override_decoder(vae_config: VAEConfig, cfg: TrainVAEConfig) -> None:
     if cfg.detail_width is not None:
         vae_config.detail_width = cfg.detail_width
     if cfg.detail_blocks is not None:
