@@ -54,3 +54,21 @@ def test_nothing_is_found_in_an_empty_scene():
     for background in BACKGROUNDS:
         clip = render_clip(SceneSpec(background=background, duration=0.25), with_audio=False)
         assert find_blobs(clip.frames[0]) == []
+
+
+def test_row_background_is_each_rows_median_of_its_unsaturated_pixels():
+    """All rows at once equals the per-row median it replaced: odd and even counts, rows with no
+    unsaturated pixel (the whole row's median), uint8 and float frames."""
+    from minisora.eval.segment import MIN_CHROMA, row_background
+
+    rng = np.random.default_rng(0)
+    grey = rng.integers(30, 90, (12, 9, 1)).repeat(3, axis=2) + rng.integers(0, 3, (12, 9, 3))
+    frame = np.where(rng.random((12, 9, 1)) < 0.4, rng.integers(0, 256, (12, 9, 3)), grey).astype(np.uint8)
+    frame[3] = (250, 20, 20)  # a row all saturated
+    for f in (frame, frame.astype(np.float32) + rng.normal(0, 2, frame.shape).astype(np.float32)):
+        chroma = f.max(-1) - f.min(-1)
+        expected = [np.median(f[r][chroma[r] < MIN_CHROMA], 0) if (chroma[r] < MIN_CHROMA).any()
+                    else np.median(f[r], 0) for r in range(f.shape[0])]
+        assert np.array_equal(row_background(f), np.array(expected, np.float32))
+    counts = (frame.max(-1) - frame.min(-1) < MIN_CHROMA).sum(1)
+    assert {c % 2 for c in counts if c} == {0, 1} and 0 in counts

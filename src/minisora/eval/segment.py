@@ -78,14 +78,21 @@ class Blob:
 
 
 def row_background(frame: np.ndarray) -> np.ndarray:
-    """Per-row background colour (H, 3): the median of each row's unsaturated pixels."""
+    """Per-row background colour (H, 3): the median of each row's unsaturated pixels (of all its
+    pixels where none is unsaturated), each channel on its own.
+
+    All rows at once: saturated pixels sort last (as +inf), and each row's median is read at its
+    own count of unsaturated pixels, the mean of the two middle ones for an even count, as
+    np.median computes it."""
     chroma = frame.max(-1) - frame.min(-1)  # (H, W)
     grey = chroma < MIN_CHROMA
-    background = np.empty((frame.shape[0], 3), np.float32)
-    for row in range(frame.shape[0]):
-        pixels = frame[row][grey[row]]
-        background[row] = np.median(pixels, 0) if len(pixels) else np.median(frame[row], 0)
-    return background
+    grey[~grey.any(1)] = True  # no unsaturated pixel in the row: all of them
+    values = np.where(grey[..., None], frame.astype(np.float32), np.inf)  # (H, W, 3)
+    values.sort(axis=1)
+    count = grey.sum(1)  # (H,)
+    rows = np.arange(frame.shape[0])
+    low, high = values[rows, (count - 1) // 2], values[rows, count // 2]  # (H, 3) each
+    return np.where((count % 2 == 1)[:, None], low, (low + high) / np.float32(2)).astype(np.float32)
 
 
 def unmix(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
