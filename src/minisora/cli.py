@@ -224,7 +224,7 @@ def cmd_train_sound(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    architecture = ("frame_conv", "frame_colors", "width")
+    architecture = ("frame_conv", "frame_colors", "width", "tracked_contacts")
     options = {k: v for k, v in vars(args).items() if k not in ("handler", "command", "threads", "export", *architecture)}
     model = {k: getattr(args, k) for k in architecture if getattr(args, k) is not None}
     if args.contact_loss or args.material_loss:
@@ -440,6 +440,9 @@ def build_parser() -> argparse.ArgumentParser:
     ts.add_argument("--frame-colors", type=int, default=None, choices=(1, 3),
                     help="what the convolutions read of each frame: 1 its luma (sound-s), 3 its colour")
     ts.add_argument("--width", type=int, default=None, help="the transformer's width (sound-s: 96)")
+    ts.add_argument("--tracked-contacts", action="store_true", default=None,
+                    help="give the model the contact path: the contacts the world tracker sees in the frames "
+                         "(the cache analyses its clips once; added to --init-from weights, it starts silent)")
     ts.add_argument("--contact-loss", type=float, default=None,
                     help="weight of the auxiliary loss: which audio tokens begin a contact, from the video "
                          "(gives the model its aux heads; 0: none)")

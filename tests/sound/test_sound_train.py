@@ -185,3 +185,37 @@ def test_auxiliary_losses_train_the_heads_and_leave_sampling_alone(cache, tmp_pa
     assert torch.equal(outs[0], outs[1])
     with pytest.raises(ValueError, match="aux_heads"):
         train_sound(replace(config(tmp_path / "no-heads", cache, 1), contact_loss=0.5), log=lambda m: None)
+
+
+def test_a_contact_path_model_trains_on_the_tracked_contacts_of_the_cache(cache, tmp_path):
+    """--tracked-contacts: the cache analyses its clips once (the tracker's contacts of each, the
+    same as analysing the clip's frames now), batches carry them on the clip's clock, and the run
+    trains a path that was added, silent, to weights without it."""
+    from dataclasses import replace
+
+    from minisora.sound.tracked import FAR, contact_features, track_contacts
+    from minisora.sound.train import collate
+    from minisora.world.clip import render_clip
+    from minisora.world.dataset import DatasetConfig, sample_clip_spec
+
+    plain = export_weights(train_sound(config(tmp_path / "run", cache, 2), log=lambda m: None), tmp_path / "plain")
+    run = replace(config(tmp_path / "tracked", cache, 2), init_from=str(plain), model={"tracked_contacts": True})
+    last = train_sound(run, log=lambda m: None)
+    stored = torch.load(cache / "tracked" / "tracked_0000.pt")
+    clip = render_clip(sample_clip_spec(DatasetConfig(n=3, seed=0), 1), with_audio=False)
+    assert len(stored) == 3 and torch.equal(stored[1], track_contacts(clip.frames, clip.fps))
+    assert sum(len(s) for s in stored) > 0
+    weights = load_file(str(last / "model.safetensors"))
+    assert weights["contact_mlp.2.weight"].abs().sum() > 0  # trained from zero
+    model = load_sound_model(export_weights(last, tmp_path / "tracked-weights"))
+    assert model.config.tracked_contacts
+    from minisora.sound.cache import load_cache
+
+    items = load_cache(cache, *sorted(cache.glob("latents-*"))[:1], cache / "frames-g4", 3, tracked=True)
+    same = [i for i, it in enumerate(items) if it["latents"].shape == items[0]["latents"].shape]  # one aspect
+    batch = collate([items[i] for i in same], model.config, crop=2, generator=torch.Generator().manual_seed(0))
+    most = max(len(stored[i]) for i in same)
+    assert batch["tracked"].shape == (len(same), most, batch["tracked"].shape[-1])
+    for row, i in enumerate(same):  # whole clips' contacts, unshifted by the crop; padding far away
+        assert torch.equal(batch["tracked"][row, : len(stored[i])], contact_features(stored[i]))
+        assert torch.all(batch["tracked"][row, len(stored[i]):, 0] == FAR)

@@ -74,3 +74,30 @@ def test_a_window_continues_the_known_mel_exactly(tiny_sound):
         out = sample_mel(model, noise.clone(), video, text, mask, known, steps=3, scale=2.0)
     assert torch.equal(out[..., :10], known)
     assert not torch.allclose(out[..., 10:], noise[..., 10:])
+
+
+def test_a_contact_path_model_hears_the_tracked_contacts_of_each_window():
+    """Synthesis analyses each window's frames with the world tracker: a model with the contact
+    path makes a track as long as the video, and another track when its contacts differ."""
+    from dataclasses import replace
+
+    from minisora.autoencoder import load_vae
+    from minisora.sound.config import SOUND_PRESETS
+    from minisora.sound.model import SoundDiT
+    from minisora.world import ObjectSpec, SceneSpec
+    from minisora.world.clip import render_clip
+
+    torch.manual_seed(0)
+    model = SoundDiT(replace(SOUND_PRESETS["tiny"], tracked_contacts=True))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.1)
+    sound = WorldSound(model, load_vae(), None, SoundSettings(steps=2, vocoder_iters=2))
+    ball = render_clip(SceneSpec(objects=[ObjectSpec(shape="circle", color="red", x=0.5, y=0.6)]), with_audio=False)
+    frames = ball.frames[:81]  # two windows
+    track = sound(VideoForSound(frames, ball.fps, "", seed=0)).samples
+    assert track.shape == (round(frames.shape[0] / ball.fps * 16_000),)
+    with torch.no_grad():  # the same model with the contact path silenced: the track changes
+        model.contact_mlp[-1].weight.zero_()
+        model.contact_mlp[-1].bias.zero_()
+    assert not np.allclose(track, sound(VideoForSound(frames, ball.fps, "", seed=0)).samples)

@@ -7,6 +7,8 @@ video latents.
     cache/latents-<vae sha[:12]>/      latents (C, T', H', W') fp16 of the same clips, per autoencoder
     cache/frames-g<G>/                 each frame's luma grid (T, G, G) fp16 (model.frame_grid)
     cache/frames-g<G>-rgb/             or its colour grid (T, 3, G, G)
+    cache/tracked/tracked_0000.pt ...  the contacts the world tracker sees in each clip's frames
+                                       (K, tracked.RAW), for models with the contact path
 
 Rendering and text encoding do not depend on the autoencoder; latents do, so they live in a
 folder named by the autoencoder's fingerprint: when the VAE is retrained only the latents are
@@ -87,6 +89,21 @@ def build_contact_shard(seed: int, start: int, count: int) -> list[torch.Tensor]
     return [clip_contacts(spec, simulate(spec)) for spec in specs]
 
 
+def build_tracked_shard(seed: int, start: int, count: int) -> list[torch.Tensor]:
+    """The contacts the world tracker sees in clips start .. start + count (sound.tracked's raw
+    rows), from their frames rendered again without sound."""
+    from minisora.sound.tracked import track_contacts
+    from minisora.world.clip import render_clip
+    from minisora.world.dataset import DatasetConfig, sample_clip_spec
+
+    dataset = DatasetConfig(n=start + count, seed=seed)
+    out = []
+    for i in range(start, start + count):
+        clip = render_clip(sample_clip_spec(dataset, i), with_audio=False)
+        out.append(track_contacts(clip.frames, clip.fps))
+    return out
+
+
 def build_video_shards(seed: int, start: int, count: int, vae=None, grid: int | None = None, colors: int = 1
                        ) -> tuple[list[torch.Tensor] | None, list[torch.Tensor] | None]:
     """The same clips, re-rendered without sound (rendering is cheap) once for both: their
@@ -111,10 +128,10 @@ def build_video_shards(seed: int, start: int, count: int, vae=None, grid: int | 
 
 def build_cache(root: str | Path, n: int, seed: int = 0, vae_folder: str | Path | None = None,
                 mel: MelConfig | None = None, log: Callable[[str], None] = print,
-                grid: int = 16, colors: int = 1) -> tuple[Path, Path]:
+                grid: int = 16, colors: int = 1, tracked: bool = False) -> tuple[Path, Path]:
     """Make (or complete) the cache of n clips for the autoencoder in vae_folder and frame grids
-    of `grid` cells a side (luma, or colour with colors=3); returns its latents folder and its
-    frames folder."""
+    of `grid` cells a side (luma, or colour with colors=3), and with `tracked` the contacts the
+    world tracker sees; returns its latents folder and its frames folder."""
     import json
 
     from minisora.autoencoder.checkpoint import load_vae
@@ -156,12 +173,19 @@ def build_cache(root: str | Path, n: int, seed: int = 0, vae_folder: str | Path 
                 if made is not None:
                     with atomic_path(path) as tmp:
                         torch.save(made, tmp)
+        tracked_path = root / "tracked" / f"tracked_{shard:04d}.pt"
+        if tracked and not tracked_path.exists():
+            tracked_path.parent.mkdir(exist_ok=True)
+            with atomic_path(tracked_path) as tmp:
+                torch.save(build_tracked_shard(seed, start, count), tmp)
         log(f"cache: {start + count}/{n} clips")
     return latents_dir, frames_dir
 
 
-def load_cache(root: str | Path, latents_dir: str | Path, frames_dir: str | Path, n: int) -> list[dict[str, Any]]:
-    """Clips as dicts {mel, text, latents, frames, fps, contacts}, the first n of the cache."""
+def load_cache(root: str | Path, latents_dir: str | Path, frames_dir: str | Path, n: int,
+               tracked: bool = False) -> list[dict[str, Any]]:
+    """Clips as dicts {mel, text, latents, frames, fps, contacts} (and with `tracked` the
+    tracker's contacts, `tracked`), the first n of the cache."""
     root, latents_dir, frames_dir = Path(root), Path(latents_dir), Path(frames_dir)
     items: list[dict[str, Any]] = []
     for shard in range((n + SHARD - 1) // SHARD):
@@ -169,7 +193,9 @@ def load_cache(root: str | Path, latents_dir: str | Path, frames_dir: str | Path
         latents = torch.load(latents_dir / f"latents_{shard:04d}.pt")
         frames = torch.load(frames_dir / f"frames_{shard:04d}.pt")
         contacts = torch.load(root / f"contacts_{shard:04d}.pt")
+        seen = torch.load(root / "tracked" / f"tracked_{shard:04d}.pt") if tracked else None
         for k in range(len(latents)):
             items.append({"mel": clips["mel"][k], "text": clips["text"][k], "latents": latents[k],
-                          "frames": frames[k], "fps": clips["fps"][k], "contacts": contacts[k]})
+                          "frames": frames[k], "fps": clips["fps"][k], "contacts": contacts[k]}
+                         | ({"tracked": seen[k]} if tracked else {}))
     return items[:n]

@@ -38,6 +38,10 @@ class SoundConfig:
     # audio tokens begin a contact, from the video-aligned features alone, and the materials that
     # ring there, from the last block's tokens (train.SoundTrainConfig.contact_loss, material_loss)
     aux_heads: bool = False
+    # the contact path (model.SoundDiT.contact_mlp): the contacts the world tracker sees in the
+    # frames (sound.tracked: when, how hard, against what, which object), binned by their offset
+    # from each audio token and added to it; zero at the start, so weights without it load unchanged
+    tracked_contacts: bool = False
     time_factor: int = 4  # video frames per latent frame after the first (the causal VAE)
     text_dim: int = 384
     rope_theta: float = 10000.0

@@ -6,6 +6,8 @@
     video frames (B, 3, T, H, W) --luma on a G x G grid--> frame-rate features, added to each
                                                          audio token from the frames around it
                                  (and, with frame_conv, the grids through FrameEncoder's convolutions)
+                                 (and, with tracked_contacts, the contacts the world tracker sees,
+                                  binned by their offset from each token: sound.tracked)
     [adaLN-Zero self-attn (1D RoPE) -> cross-attn to video (RoPE) -> cross-attn to text -> MLP] x depth
 
 Audio and video rotary positions are counted in the same seconds (Ovi, JavisDiT; MMAudio's
@@ -40,6 +42,7 @@ from minisora.dit.blocks import (
 )
 from minisora.dit.rope import apply_rope, axis_frequencies, rope_cos_sin
 from minisora.sound.config import SoundConfig
+from minisora.sound.tracked import BINS, FEATURES, binned
 from minisora.world.spec import MATERIALS
 
 
@@ -76,16 +79,23 @@ class VideoCondition(NamedTuple):
     seen: torch.Tensor | None  # (B, T, D) every frame's FrameEncoder features (config.frame_conv)
     fps: float  # video frames per second
     frames_start: float = 0.0  # seconds: when video frame 0 is shown
+    # (B, K, 1 + tracked.FEATURES) the tracked contacts (config.tracked_contacts): time (s) and features
+    contacts: torch.Tensor | None = None
 
     def shifted(self, seconds: float) -> VideoCondition:
+        contacts = self.contacts
+        if contacts is not None:
+            contacts = contacts.clone()
+            contacts[..., 0] += seconds
         return self._replace(times=self.times + seconds, starts=self.starts + seconds, ends=self.ends + seconds,
-                             frames_start=self.frames_start + seconds)
+                             frames_start=self.frames_start + seconds, contacts=contacts)
 
     def doubled(self) -> VideoCondition:
         """The batch twice over (guidance's conditional and unconditional halves)."""
         return self._replace(tokens=torch.cat([self.tokens] * 2), pooled=torch.cat([self.pooled] * 2),
                              frames=torch.cat([self.frames] * 2),
-                             seen=None if self.seen is None else torch.cat([self.seen] * 2))
+                             seen=None if self.seen is None else torch.cat([self.seen] * 2),
+                             contacts=None if self.contacts is None else torch.cat([self.contacts] * 2))
 
 
 LUMA = (0.299, 0.587, 0.114)  # Rec. 601 weights of red, green, blue
@@ -258,6 +268,9 @@ class SoundDiT(nn.Module):
         if config.frame_conv:  # and the same frames through convolutions, added to it
             self.frame_encoder = FrameEncoder(config.frame_conv, width, config.frame_colors)
             self.seen_mlp = nn.Sequential(nn.Linear(4 * width + 8, 2 * width), nn.GELU(), nn.Linear(2 * width, width))
+        if config.tracked_contacts:  # the contacts the world tracker sees, binned around each token
+            self.contact_mlp = nn.Sequential(nn.Linear(BINS * FEATURES, 2 * width), nn.GELU(),
+                                             nn.Linear(2 * width, width))
         self.video_null = nn.Parameter(torch.zeros(width))  # the "no video" flag for guidance
         self.text_in = nn.Linear(config.text_dim, width)
         self.text_null = nn.Parameter(torch.zeros(1, 1, width))  # always-present key: text may be empty
@@ -281,6 +294,8 @@ class SoundDiT(nn.Module):
         zero = [self.final, self.final_modulation[-1]]
         if self.config.frame_conv:  # starts silent: a model it is added to starts unchanged
             zero.append(self.seen_mlp[-1])
+        if self.config.tracked_contacts:  # the same
+            zero.append(self.contact_mlp[-1])
         for block in self.blocks:
             zero += [block.modulation[-1], block.video.out, block.text.out]
         for layer in zero:
@@ -288,12 +303,16 @@ class SoundDiT(nn.Module):
             nn.init.zeros_(layer.bias)
 
     def encode_video(self, latents: torch.Tensor, fps: float, first_latent: int = 0, *,
-                     frames: torch.Tensor, frames_start: float = 0.0) -> VideoCondition:
+                     frames: torch.Tensor, frames_start: float = 0.0,
+                     contacts: torch.Tensor | None = None) -> VideoCondition:
         """(B, C, T', H', W') normalised latents and the clip's frame grids (B, T, *input_shape)
         from frame_grid -> video tokens, their times, the latent frames' spans and the frame-rate
         features. first_latent: the clip's latent frame that latents[:, :, 0] is (a window of a
         clip); `frames` are the clip's from the one shown at `frames_start` seconds (the whole
-        clip's, or a training crop's with frames to spare either side)."""
+        clip's, or a training crop's with frames to spare either side). `contacts` (B, K,
+        1 + tracked.FEATURES), with config.tracked_contacts: the tracked contacts
+        (tracked.contact_features, tracked.pad_contacts), timed on the clip's clock (its frame 0
+        at 0 s)."""
         cfg, p, g = self.config, self.config.latent_patch, self.config.input_grid
         b, c, n_latent, height, width = latents.shape
         if c != cfg.latent_channels or height % p or width % p:
@@ -303,6 +322,11 @@ class SoundDiT(nn.Module):
         if frames.ndim != 2 + len(shape) or frames.shape[0] != b or tuple(frames.shape[2:]) != shape:
             raise ValueError(f"frame grids {tuple(frames.shape)}: expected ({b}, T, {', '.join(map(str, shape))}) "
                              f"from frame_grid(video, {g}, colors={cfg.frame_colors})")
+        if cfg.tracked_contacts and (contacts is None or contacts.ndim != 3 or contacts.shape[0] != b
+                                     or contacts.shape[2] != 1 + FEATURES):
+            shown = None if contacts is None else tuple(contacts.shape)
+            raise ValueError(f"tracked contacts {shown}: this model reads the contacts the world tracker sees, "
+                             f"({b}, K, {1 + FEATURES}) from tracked.pad_contacts of tracked.contact_features")
         frames = frames.to(latents.dtype)
         seen = self.frame_encoder(frames) if cfg.frame_conv else None
         if cfg.frame_colors == 3:  # the MLP path reads luma
@@ -321,7 +345,8 @@ class SoundDiT(nn.Module):
         times = latent_frame_times(first_latent + n_latent, fps, cfg)[first_latent:]
         starts, ends = latent_frame_spans(first_latent + n_latent, fps, cfg)
         return VideoCondition(tokens, times.repeat_interleave(h * w), pooled, starts[first_latent:],
-                              ends[first_latent:], grids, seen, float(fps), float(frames_start))
+                              ends[first_latent:], grids, seen, float(fps), float(frames_start),
+                              contacts.to(latents.dtype) if cfg.tracked_contacts else None)
 
     def aligned_frames(self, video: VideoCondition, times: torch.Tensor) -> torch.Tensor:
         """(B, N, D): for audio tokens at `times` (N,), the luma grids of video frames f-1 .. f+2
@@ -369,6 +394,8 @@ class SoundDiT(nn.Module):
         times = audio_token_times(n, cfg).to(device) + audio_offset
         keep = video_keep.to(dtype)[:, None, None]
         aligned = self.aligned_video(video, times) + self.aligned_frames(video, times)
+        if cfg.tracked_contacts:
+            aligned = aligned + self.contact_mlp(binned(video.contacts, times).to(aligned.dtype))
         added = keep * aligned
         head_dim = cfg.width // cfg.heads
         rope_a = rope_for_times(times, head_dim, cfg)

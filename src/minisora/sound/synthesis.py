@@ -26,6 +26,7 @@ from minisora.sound.cache import video_tensor
 from minisora.sound.griffinlim import griffin_lim
 from minisora.sound.mel import silence_level
 from minisora.sound.model import SoundDiT, VideoCondition, frame_grid
+from minisora.sound.tracked import contact_features, pad_contacts, track_contacts
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,11 @@ class WorldSound:
         cfg, s = self.model.config, self.settings
         pixels = video_tensor(frames)
         latents = self.vae.encode(pixels)  # (1, C, T', H', W')
-        video = self.model.encode_video(latents, s.model_fps, frames=frame_grid(pixels, cfg.input_grid, cfg.frame_colors))
+        contacts = None
+        if cfg.tracked_contacts:  # what the world tracker sees in this window, on its clock
+            contacts = pad_contacts([contact_features(track_contacts(frames, s.model_fps))])
+        video = self.model.encode_video(latents, s.model_fps, frames=frame_grid(pixels, cfg.input_grid, cfg.frame_colors),
+                                        contacts=contacts)
         seconds = frames.shape[0] / s.model_fps
         length = math.ceil(seconds / cfg.mel.seconds_per_frame() / cfg.mel_patch) * cfg.mel_patch
         seed_k = int(np.random.SeedSequence([int(seed), index]).generate_state(1)[0])

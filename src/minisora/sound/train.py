@@ -34,7 +34,7 @@ from minisora.world.spec import MATERIALS
 PREFIX = "step_"
 FRAME_MARGIN = 6  # video frames kept either side of a training crop for the frame-rate path
 # modules a run may add to --init-from weights (the frame path's start silent; the heads are not used in sampling)
-ADDABLE = ("frame_encoder.", "seen_mlp.", "contact_head.", "material_head.")
+ADDABLE = ("frame_encoder.", "seen_mlp.", "contact_head.", "material_head.", "contact_mlp.")
 
 
 @dataclass
@@ -108,6 +108,7 @@ def collate(items: list[dict[str, Any]], cfg: SoundConfig, crop: int = 0,
             generator: torch.Generator | None = None) -> dict[str, Any]:
     """A batch of one shape; with `crop`, one random window of `crop` latent frames for all."""
     from minisora.sound.mel import silence_level
+    from minisora.sound.tracked import contact_features, pad_contacts
     from minisora.text.cache import pad_tokens
 
     mel = torch.stack([pad_frames(it["mel"].float(), cfg.mel_patch, silence_level(cfg.mel)) for it in items])
@@ -130,9 +131,12 @@ def collate(items: list[dict[str, Any]], cfg: SoundConfig, crop: int = 0,
     start = round(offset / cfg.mel.seconds_per_frame())
     none = torch.zeros(0, 2 + len(MATERIALS), dtype=torch.float64)  # a clip without its contacts: no targets
     contact, materials = zip(*(contact_targets(it.get("contacts", none), start, mel.shape[-1], cfg) for it in items))
+    tracked = None
+    if cfg.tracked_contacts:  # the whole clip's, on its clock (the audio tokens' times are too)
+        tracked = pad_contacts([contact_features(it["tracked"]) for it in items])
     return {"mel": mel, "latents": latents, "frames": grids, "text": text, "mask": mask, "fps": fps,
             "audio_offset": offset, "first_latent": first, "frames_start": first_frame / fps,
-            "contact": torch.stack(contact), "materials": torch.stack(materials)}
+            "contact": torch.stack(contact), "materials": torch.stack(materials), "tracked": tracked}
 
 
 def contact_targets(contacts: torch.Tensor, start: int, frames: int, cfg: SoundConfig
@@ -168,7 +172,7 @@ def training_loss(model: SoundDiT, batch: dict[str, torch.Tensor], config: Sound
     the auxiliary losses when asked; returns the total and its parts."""
     b = batch["mel"].shape[0]
     video = model.encode_video(batch["latents"], batch["fps"], batch["first_latent"], frames=batch["frames"],
-                               frames_start=batch["frames_start"])
+                               frames_start=batch["frames_start"], contacts=batch.get("tracked"))
     roll = torch.rand(b, generator=generator)
     keep_video = roll >= config.drop_all
     keep_text = roll >= config.drop_all + config.drop_text
@@ -295,8 +299,9 @@ def train_sound(config: SoundTrainConfig, log: Callable[[str], None] = print) ->
     fingerprint = vae_fingerprint(config.vae)
     wanted = model_config(config, fingerprint)
     latents_dir, frames_dir = build_cache(config.cache, config.clips, config.world_seed, config.vae, wanted.mel,
-                                          log=log, grid=wanted.input_grid, colors=wanted.frame_colors)
-    items = load_cache(config.cache, latents_dir, frames_dir, config.clips)
+                                          log=log, grid=wanted.input_grid, colors=wanted.frame_colors,
+                                          tracked=wanted.tracked_contacts)
+    items = load_cache(config.cache, latents_dir, frames_dir, config.clips, tracked=wanted.tracked_contacts)
     groups = batches_by_shape(items)
     model, ema, optimizer, step, history = start_or_resume(config, fingerprint)
     run = Path(config.run_dir)

@@ -1,0 +1,148 @@
+"""The contact path: contacts the world tracker sees, their features, their bins around audio
+tokens, and a model that reads them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+from minisora.sound.config import SOUND_PRESETS
+from minisora.sound.model import SoundDiT, audio_token_times
+from minisora.sound.tracked import (
+    BIN_S,
+    BINS,
+    COLORS,
+    FAR,
+    FEATURES,
+    PARTNERS,
+    RAW,
+    binned,
+    contact_features,
+    pad_contacts,
+    track_contacts,
+)
+from minisora.world.spec import SHAPES, SIZES
+
+
+def test_the_tracker_sees_the_bounces_when_they_happen(bounce_clip):
+    """Rendered frames, the real tracker: every clearly visible landing of the red ball is seen
+    within half a frame of the simulation's time, against the floor, as a red circle."""
+    rows = track_contacts(bounce_clip.frames, bounce_clip.fps)
+    assert rows.shape[1] == RAW and rows.dtype == torch.float32
+    assert torch.all(rows[1:, 0] >= rows[:-1, 0])  # in time order
+    landings = [c.time for c in bounce_clip.trajectory.contacts
+                if c.a == 0 and c.b == "floor" and c.speed > 0.5 and c.time > 1.0]
+    assert len(landings) >= 3
+    half_frame = 0.5 / bounce_clip.fps
+    for time in landings:
+        near = rows[(rows[:, 0] - time).abs() <= half_frame]
+        assert len(near) == 1, f"landing at {time:.3f} s: seen {near[:, 0].tolist()}"
+        row = near[0]
+        assert row[1] == 1 and row[3] > 0  # a contact (not a faint jump), bounced up
+        assert PARTNERS[int(row[4])] == "floor"
+        assert (COLORS[int(row[5])], SHAPES[int(row[6])]) == ("red", "circle")
+        assert row[8:].tolist() == [-1, -1, -1]  # no partner object
+    # the two objects meet: one row names the other as its partner
+    assert any(PARTNERS[int(r[4])] == "object" and r[8] >= 0 for r in rows)
+
+
+def test_a_still_video_has_no_contacts():
+    frames = torch.full((17, 32, 32, 3), 40, dtype=torch.uint8).numpy()
+    assert track_contacts(frames, 16.0).shape == (0, RAW)
+
+
+def test_features_one_hot_what_is_known_and_leave_the_unknown_empty():
+    raw = torch.tensor([[0.5, 1.0, 0.0, 2.0, PARTNERS.index("floor"), COLORS.index("blue"),
+                         SHAPES.index("square"), list(SIZES).index("large"), -1, -1, -1],
+                        [0.9, 0.0, 3.0, 4.0, PARTNERS.index("object"), -1, -1, -1, 0, 0, 0]])
+    f = contact_features(raw)
+    assert f.shape == (2, 1 + FEATURES) and f[:, 0].tolist() == pytest.approx([0.5, 0.9])
+    assert f[0, 1:3].tolist() == [1, 0] and f[1, 1:3].tolist() == [0, 1]  # strong, faint
+    assert f[1, 3] == pytest.approx(torch.log1p(torch.tensor(5.0)).item())  # |dv| = 5
+    partner = f[:, 6: 6 + len(PARTNERS)]
+    assert partner.sum(1).tolist() == [1, 1] and partner[0, PARTNERS.index("floor")] == 1
+    objects = f[:, 6 + len(PARTNERS):]
+    assert objects[0].sum() == 3 and objects[1].sum() == 3  # first row: its own look; second: its partner's
+    assert objects[0, COLORS.index("blue")] == 1 and objects[1, : len(COLORS) + 6].sum() == 0
+
+
+def test_a_contact_lands_in_the_bins_of_its_offset_from_each_token():
+    f = contact_features(torch.tensor([[1.0, 1.0, 0.0, 1.0, 1, 0, 0, 0, -1, -1, -1]]))
+    contacts = pad_contacts([f, f[:0]])  # a clip with one contact, one with none
+    assert contacts.shape == (2, 1, 1 + FEATURES) and contacts[1, 0, 0] == FAR
+    times = torch.tensor([1.0, 0.99, 1.05, 1.2, 0.5])
+    out = binned(contacts, times).reshape(2, 5, BINS, FEATURES)
+    strong = out[..., 0]  # the "strong" feature is 1: its bin weights
+    centre = BINS // 2
+    assert strong[0, 0].tolist() == pytest.approx([1.0 if j == centre else 0.0 for j in range(BINS)], abs=1e-4)
+    # 10 ms after the token's centre: half in the centre bin, half in the next (+20 ms)
+    assert strong[0, 1, centre] == pytest.approx(0.5, abs=1e-4) and strong[0, 1, centre + 1] == pytest.approx(0.5, abs=1e-4)
+    # 50 ms before the token: half in the -40 and -60 ms bins
+    assert strong[0, 2, centre - 2] == pytest.approx(0.5, abs=1e-4) and strong[0, 2, centre - 3] == pytest.approx(0.5, abs=1e-4)
+    assert strong[0, 3:].abs().sum() == 0 and out[1].abs().sum() == 0  # beyond reach; padding reaches nothing
+    assert BIN_S * (BINS // 2 + 1) < 0.2
+
+
+def tracked_model(seed: int = 0) -> SoundDiT:
+    torch.manual_seed(seed)
+    return SoundDiT(replace(SOUND_PRESETS["tiny"], tracked_contacts=True))
+
+
+def inputs(contacts: torch.Tensor | None):
+    torch.manual_seed(1)
+    latents, grids = torch.randn(1, 16, 5, 4, 4), torch.rand(1, 17, 4, 4)
+    x, t = torch.randn(1, 16, 100), torch.tensor([0.7])
+    text, mask = torch.randn(1, 3, 384), torch.ones(1, 3, dtype=torch.bool)
+    return latents, grids, x, t, text, mask, contacts
+
+
+def velocity(model, latents, grids, x, t, text, mask, contacts):
+    video = model.encode_video(latents, 16.0, frames=grids, contacts=contacts)
+    return model(x, t, video, torch.tensor([True]), text, mask)
+
+
+def test_the_contact_path_starts_silent_and_then_hears_only_around_its_contact():
+    """Added to a model it starts at zero (weights without it give the same velocity); once it
+    has learned anything, its output changes at the audio tokens within reach of the contact and
+    nowhere else (attention then spreads it: the test reads the path's own output)."""
+    plain = SoundDiT(SOUND_PRESETS["tiny"])
+    model = tracked_model()
+    state = plain.state_dict()
+    model.load_state_dict(state, strict=False)
+    contacts = pad_contacts([contact_features(torch.tensor([[0.5, 1.0, 0.0, 1.5, 1, 0, 0, 0, -1, -1, -1]]))])
+    a = velocity(model, *inputs(contacts))
+    latents, grids, x, t, text, mask, _ = inputs(None)
+    b = plain(x, t, plain.encode_video(latents, 16.0, frames=grids), torch.tensor([True]), text, mask)
+    assert torch.equal(a, b)
+    with torch.no_grad():
+        model.contact_mlp[-1].weight.normal_(0.0, 0.1)
+    video = model.encode_video(latents, 16.0, frames=grids, contacts=contacts)
+    times = audio_token_times(25, model.config)
+    heard = model.contact_mlp(binned(video.contacts, times))[0].abs().sum(-1)  # (N,)
+    near = (times - 0.5).abs() < 0.08  # 100 mel frames: 25 tokens over 1 s
+    assert near.sum() >= 3 and torch.all(heard[~near] == heard[~near][0])  # far tokens: the bias alone
+    assert torch.all((heard[near] - heard[~near][0]).abs() > 1e-4)
+    moved = pad_contacts([contact_features(torch.tensor([[0.3, 1.0, 0.0, 1.5, 1, 0, 0, 0, -1, -1, -1]]))])
+    added = [model.condition(100, model.encode_video(latents, 16.0, frames=grids, contacts=c), torch.tensor([True]),
+                             text, mask).added for c in (contacts, moved)]
+    assert not torch.allclose(*added)  # what the blocks read moves with the contact
+
+
+def test_a_model_with_the_contact_path_needs_the_contacts():
+    model = tracked_model()
+    latents, grids, *_ = inputs(None)
+    with pytest.raises(ValueError, match="tracked.pad_contacts"):
+        model.encode_video(latents, 16.0, frames=grids)
+    with pytest.raises(ValueError, match="tracked.pad_contacts"):
+        model.encode_video(latents, 16.0, frames=grids, contacts=torch.zeros(1, 2, 5))
+
+
+def test_guidance_doubles_the_contacts_and_a_shift_moves_them():
+    model = tracked_model()
+    latents, grids, *_ = inputs(None)
+    contacts = pad_contacts([contact_features(torch.tensor([[1.0, 1.0, 0.0, 1.5, 1, 0, 0, 0, -1, -1, -1]]))])
+    video = model.encode_video(latents, 16.0, frames=grids, contacts=contacts)
+    assert video.doubled().contacts.shape[0] == 2
+    assert video.shifted(0.5).contacts[0, 0, 0] == pytest.approx(1.5) and video.contacts[0, 0, 0] == 1.0
