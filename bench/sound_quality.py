@@ -18,6 +18,10 @@ Measures (the analyzer's rules for audio-visual sync, src/minisora/eval/checks.p
                     onsets heard (eval/onsets.py), within +-40 ms, micro-averaged over clips;
                     sounds under half the clip's typical matched loudness are exempt from
                     precision, any velocity jump (even faint) explains a sound
+    F1 vs sim.      the same against the simulation's contacts no quieter than a tenth of the
+                    loudest hit (hidden and off-screen ones too), any contact explaining a sound:
+                    a measure that does not go through the analyzer (which the sound model's
+                    contact path reads too, sound/tracked.py)
     median err      |onset - visual contact| over the matched contacts, ms
     false/min       onsets per minute in clips where nothing touches (silence-worthy videos)
     material        a logistic-regression classifier trained on the true contact sounds of
@@ -57,6 +61,23 @@ def av_counts(analysis, onsets) -> dict[str, list]:
             "explained": [any(abs(s - v) <= WINDOW_S for v in explained) for s in sounds]}
 
 
+QUIET = 0.1  # simulated contacts below this share of the loudest hit are not asked for
+
+
+def sim_counts(spec, trajectory, onsets) -> dict[str, list]:
+    """Matched simulated contacts and explained loud onsets (one clip), the rules of av_counts
+    against the simulation's contacts instead of the analyzer's."""
+    from minisora.world.sound import loudness
+
+    every = [c.time for c in trajectory.contacts]
+    asked = [c.time for c in trajectory.contacts if loudness(c.speed) >= QUIET * loudness(float("inf"))]
+    matched = [o.strength for o in onsets if any(abs(o.time - v) <= WINDOW_S for v in asked)]
+    loud = 0.5 * float(np.median(matched)) if matched else 0.0
+    return {"sim_hit": [any(abs(o.time - v) <= WINDOW_S for o in onsets) for v in asked],
+            "sim_explained": [any(abs(o.time - v) <= WINDOW_S for v in every) for o in onsets
+                              if o.strength >= loud]}
+
+
 def silent_specs(count: int, start: int = 10_000):
     """Held-out scenes in which nothing touches anything (a silence-worthy video)."""
     from minisora.world.dataset import DatasetConfig, sample_clip_spec
@@ -91,7 +112,7 @@ def measure(args) -> tuple[list[tuple[str, dict]], dict]:
     specs = [("av", sample_clip_spec(dataset, i)) for i in range(args.clips)]
     specs += [("silent", s) for s in silent_specs(args.silent)]
     rows = {name: {"hit": [], "err": [], "explained": [], "silent_onsets": 0, "silent_s": 0.0,
-                   "material": [], "time": []}
+                   "material": [], "time": [], "sim_hit": [], "sim_explained": []}
             for name in ("true sound", "true mel + Griffin-Lim", "sound model", "sound model, no text")}
     for index, (kind, spec) in enumerate(specs):
         clip = render_clip(spec)
@@ -114,7 +135,7 @@ def measure(args) -> tuple[list[tuple[str, dict]], dict]:
                 row["silent_onsets"] += len(onsets)
                 row["silent_s"] += clip.frames.shape[0] / clip.fps
                 continue
-            for key, values in av_counts(vision, onsets).items():
+            for key, values in (av_counts(vision, onsets) | sim_counts(clip.spec, clip.trajectory, onsets)).items():
                 row[key] += values
             if hits:
                 predicted = classifier.predict(hit_features(audio, hits))
@@ -149,16 +170,22 @@ def overhead(args) -> dict[str, float]:
 
 def table(rows, info, cost) -> str:
     lines = ["| soundtrack | onset F1 | recall | precision | median err (ms) | false onsets / min | "
-             "material acc. | sound s / clip |", "|---|---|---|---|---|---|---|---|"]
+             "material acc. | sound s / clip | F1 vs sim. (recall, precision) |", "|---|---|---|---|---|---|---|---|---|"]
+
+    def f1_of(hit: list, explained: list) -> tuple[float, float, float]:
+        recall = float(np.mean(hit)) if hit else 0.0
+        precision = float(np.mean(explained)) if explained else 0.0
+        return 2 * recall * precision / max(recall + precision, 1e-9), recall, precision
+
     for name, row in rows:
-        recall = float(np.mean(row["hit"])) if row["hit"] else 0.0
-        precision = float(np.mean(row["explained"])) if row["explained"] else 0.0
-        f1 = 2 * recall * precision / max(recall + precision, 1e-9)
+        f1, recall, precision = f1_of(row["hit"], row["explained"])
+        sim = f1_of(row["sim_hit"], row["sim_explained"])
         err = 1000 * float(np.median(row["err"])) if row["err"] else float("nan")
         per_min = row["silent_onsets"] / max(row["silent_s"], 1e-9) * 60
         material = float(np.mean(row["material"])) if row["material"] else float("nan")
         lines.append(f"| {name} | {f1:.3f} | {recall:.3f} | {precision:.3f} | {err:.1f} | {per_min:.2f} | "
-                     f"{material:.3f} ({len(row['material'])} hits) | {np.mean(row['time']):.2f} |")
+                     f"{material:.3f} ({len(row['material'])} hits) | {np.mean(row['time']):.2f} | "
+                     f"{sim[0]:.3f} ({sim[1]:.3f}, {sim[2]:.3f}) |")
     lines.append("")
     lines.append(f"{info['clips']} held-out clips ({len(rows[0][1]['hit'])} visual contacts), "
                  f"{info['silent']} silence-worthy clips ({rows[0][1]['silent_s'] / 60:.2f} min).")
