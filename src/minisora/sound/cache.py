@@ -89,41 +89,32 @@ def build_contact_shard(seed: int, start: int, count: int) -> list[torch.Tensor]
     return [clip_contacts(spec, simulate(spec)) for spec in specs]
 
 
-def build_tracked_shard(seed: int, start: int, count: int) -> list[torch.Tensor]:
-    """The contacts the world tracker sees in clips start .. start + count (sound.tracked's raw
-    rows), from their frames rendered again without sound."""
-    from minisora.sound.tracked import track_contacts
-    from minisora.world.clip import render_clip
-    from minisora.world.dataset import DatasetConfig, sample_clip_spec
-
-    dataset = DatasetConfig(n=start + count, seed=seed)
-    out = []
-    for i in range(start, start + count):
-        clip = render_clip(sample_clip_spec(dataset, i), with_audio=False)
-        out.append(track_contacts(clip.frames, clip.fps))
-    return out
-
-
-def build_video_shards(seed: int, start: int, count: int, vae=None, grid: int | None = None, colors: int = 1
-                       ) -> tuple[list[torch.Tensor] | None, list[torch.Tensor] | None]:
-    """The same clips, re-rendered without sound (rendering is cheap) once for both: their
-    normalised video latents (C, T', H', W') if a `vae` is given, and their frame grids (T, G, G)
-    of luma, or (T, 3, G, G) of colour with colors=3, if a `grid` is."""
+def build_video_shards(seed: int, start: int, count: int, vae=None, grid: int | None = None, colors: int = 1,
+                       tracked: bool = False) -> tuple[list[torch.Tensor] | None, ...]:
+    """The same clips, re-rendered without sound (rendering is cheap) once for all three: their
+    normalised video latents (C, T', H', W') if a `vae` is given, their frame grids (T, G, G)
+    of luma, or (T, 3, G, G) of colour with colors=3, if a `grid` is, and the contacts the world
+    tracker sees in them (sound.tracked's raw rows) with `tracked`."""
     from minisora.sound.model import frame_grid
+    from minisora.sound.tracked import track_contacts
     from minisora.world.clip import render_clip
     from minisora.world.dataset import DatasetConfig, sample_clip_spec
 
     dataset = DatasetConfig(n=start + count, seed=seed)
     latents = [] if vae is not None else None
     grids = [] if grid is not None else None
+    seen = [] if tracked else None
     with torch.inference_mode():
         for i in range(start, start + count):
-            pixels = video_tensor(render_clip(sample_clip_spec(dataset, i), with_audio=False).frames)
+            clip = render_clip(sample_clip_spec(dataset, i), with_audio=False)
+            pixels = video_tensor(clip.frames)
             if latents is not None:
                 latents.append(vae.encode(pixels)[0].half())
             if grids is not None:
                 grids.append(frame_grid(pixels, grid, colors)[0].half())
-    return latents, grids
+            if seen is not None:
+                seen.append(track_contacts(clip.frames, clip.fps))
+    return latents, grids, seen
 
 
 def build_cache(root: str | Path, n: int, seed: int = 0, vae_folder: str | Path | None = None,
@@ -164,20 +155,19 @@ def build_cache(root: str | Path, n: int, seed: int = 0, vae_folder: str | Path 
             with atomic_path(contacts_path) as tmp:
                 torch.save(build_contact_shard(seed, start, count), tmp)
         frames_path = frames_dir / f"frames_{shard:04d}.pt"
-        need_latents, need_grids = not latent_path.exists(), not frames_path.exists()
-        if need_latents or need_grids:
-            vae = (vae or load_vae(vae_folder)) if need_latents else vae
-            latents, grids = build_video_shards(seed, start, count, vae if need_latents else None,
-                                                grid if need_grids else None, colors)
-            for path, made in ((latent_path, latents), (frames_path, grids)):
-                if made is not None:
-                    with atomic_path(path) as tmp:
-                        torch.save(made, tmp)
         tracked_path = root / "tracked" / f"tracked_{shard:04d}.pt"
-        if tracked and not tracked_path.exists():
-            tracked_path.parent.mkdir(exist_ok=True)
-            with atomic_path(tracked_path) as tmp:
-                torch.save(build_tracked_shard(seed, start, count), tmp)
+        need_latents, need_grids = not latent_path.exists(), not frames_path.exists()
+        need_tracked = tracked and not tracked_path.exists()
+        if need_latents or need_grids or need_tracked:
+            vae = (vae or load_vae(vae_folder)) if need_latents else vae
+            made = build_video_shards(seed, start, count, vae if need_latents else None,
+                                      grid if need_grids else None, colors, need_tracked)
+            if need_tracked:
+                tracked_path.parent.mkdir(exist_ok=True)
+            for path, shard_data in zip((latent_path, frames_path, tracked_path), made):
+                if shard_data is not None:
+                    with atomic_path(path) as tmp:
+                        torch.save(shard_data, tmp)
         log(f"cache: {start + count}/{n} clips")
     return latents_dir, frames_dir
 
