@@ -72,3 +72,34 @@ def test_row_background_is_each_rows_median_of_its_unsaturated_pixels():
         assert np.array_equal(row_background(f), np.array(expected, np.float32))
     counts = (frame.max(-1) - frame.min(-1) < MIN_CHROMA).sum(1)
     assert {c % 2 for c in counts if c} == {0, 1} and 0 in counts
+
+
+def test_unmixing_frames_at_once_equals_the_per_colour_rule_frame_by_frame():
+    """unmix_frames on a stack of frames gives, bit for bit, what the plain per-pixel rule gives
+    each frame alone: the palette colour whose blend with the row background fits best (the
+    first of equal fits), its coverage, zero where nothing fits."""
+    from minisora.eval.segment import _PALETTE, MAX_RESIDUAL, row_background, unmix_frames
+
+    clip = render_clip(SceneSpec(background="dusk", objects=[
+        ObjectSpec(shape="circle", color="red", x=0.3, y=0.6),
+        ObjectSpec(shape="triangle", color="cyan", size="large", x=0.7, y=0.4)]), with_audio=False)
+    rng = np.random.default_rng(1)
+    frames = np.clip(clip.frames[:6].astype(np.float32) + rng.normal(0, 6, clip.frames[:6].shape), 0, 255)
+    frames = frames.astype(np.uint8)
+    best_k, best_alpha, background = unmix_frames(frames)
+    assert best_k.shape == best_alpha.shape == frames.shape[:3] and background.shape == (6, frames.shape[1], 3)
+    for t, frame in enumerate(frames):
+        img = frame.astype(np.float32)
+        bg = row_background(img)[:, None, :]
+        fits = []
+        for color in _PALETTE:
+            edge = color[None, None, :] - bg
+            alpha = np.clip(((img - bg) * edge).sum(-1) / np.maximum((edge * edge).sum(-1), 1.0), 0.0, 1.0)
+            fits.append((np.linalg.norm(img - bg - alpha[..., None] * edge, axis=-1), alpha))
+        res = np.stack([f[0] for f in fits])
+        k = res.argmin(0)
+        alpha = np.take_along_axis(np.stack([f[1] for f in fits]), k[None], 0)[0]
+        assert np.array_equal(best_k[t], k)
+        assert np.array_equal(best_alpha[t], np.where(res.min(0) < MAX_RESIDUAL, alpha, 0.0))
+        assert np.array_equal(background[t], bg[:, 0])
+    assert (best_alpha > 0.9).sum() > 50  # the objects are found

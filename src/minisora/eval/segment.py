@@ -78,56 +78,76 @@ class Blob:
 
 
 def row_background(frame: np.ndarray) -> np.ndarray:
-    """Per-row background colour (H, 3): the median of each row's unsaturated pixels (of all its
-    pixels where none is unsaturated), each channel on its own.
+    """Per-row background colour (..., H, 3) of a frame (H, W, 3) or frames (..., H, W, 3): the
+    median of each row's unsaturated pixels (of all its pixels where none is unsaturated), each
+    channel on its own.
 
     All rows at once: saturated pixels sort last (as +inf), and each row's median is read at its
     own count of unsaturated pixels, the mean of the two middle ones for an even count, as
     np.median computes it."""
-    chroma = frame.max(-1) - frame.min(-1)  # (H, W)
+    lead = frame.shape[:-2]
+    frame = frame.reshape(-1, *frame.shape[-2:])  # (rows, W, 3)
+    chroma = frame.max(-1) - frame.min(-1)  # (rows, W)
     grey = chroma < MIN_CHROMA
     grey[~grey.any(1)] = True  # no unsaturated pixel in the row: all of them
-    values = np.where(grey[..., None], frame.astype(np.float32), np.inf)  # (H, W, 3)
+    values = np.where(grey[..., None], frame.astype(np.float32), np.inf)  # (rows, W, 3)
     values.sort(axis=1)
-    count = grey.sum(1)  # (H,)
+    count = grey.sum(1)  # (rows,)
     rows = np.arange(frame.shape[0])
-    low, high = values[rows, (count - 1) // 2], values[rows, count // 2]  # (H, 3) each
-    return np.where((count % 2 == 1)[:, None], low, (low + high) / np.float32(2)).astype(np.float32)
+    low, high = values[rows, (count - 1) // 2], values[rows, count // 2]  # (rows, 3) each
+    middle = np.where((count % 2 == 1)[:, None], low, (low + high) / np.float32(2))
+    return middle.astype(np.float32).reshape(*lead, 3)
 
 
 def unmix(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Best palette index (H, W) and its coverage (H, W) for each pixel; coverage ~0 off objects."""
-    img = frame.astype(np.float32)
-    bg = row_background(img)[:, None, :]  # (H, 1, 3)
-    diff = img - bg  # (H, W, 3)
-    best_alpha = np.zeros(img.shape[:2], np.float32)
-    best_res = np.full(img.shape[:2], np.inf, np.float32)
-    best_k = np.zeros(img.shape[:2], np.int64)
+    """Best palette index (H, W) and its coverage (H, W) for each pixel; coverage ~0 off objects.
+    Frames (T, H, W, 3) give (T, H, W) each (unmix_frames)."""
+    best_k, best_alpha, _ = unmix_frames(frame)
+    return best_k, best_alpha
+
+
+def unmix_frames(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """unmix of a frame (H, W, 3) or of frames (..., H, W, 3) at once (each numpy call serves
+    them all: on 64x64 frames the calls, not the arithmetic, are the cost), with each frame's
+    row background (..., H, 3)."""
+    img = frames.astype(np.float32)
+    background = row_background(img)
+    bg = background[..., None, :]  # (..., H, 1, 3)
+    # one array per channel: sums over the three run as whole-array adds, in the same order
+    d = [img[..., c] - bg[..., c] for c in range(3)]  # (..., H, W) each
+    best_alpha = np.zeros(img.shape[:-1], np.float32)
+    best_res = np.full(img.shape[:-1], np.inf, np.float32)
+    best_k = np.zeros(img.shape[:-1], np.int64)
     for k, color in enumerate(_PALETTE):
-        edge = color[None, None, :] - bg  # (H, 1, 3)
-        alpha = (diff * edge).sum(-1) / np.maximum((edge * edge).sum(-1), 1.0)
-        alpha = np.clip(alpha, 0.0, 1.0)
-        res = np.linalg.norm(diff - alpha[..., None] * edge, axis=-1)
+        e = [color[c] - bg[..., c] for c in range(3)]  # (..., H, 1) each
+        alpha = (d[0] * e[0] + d[1] * e[1] + d[2] * e[2]) / np.maximum(
+            e[0] * e[0] + e[1] * e[1] + e[2] * e[2], np.float32(1.0)
+        )
+        alpha = np.clip(alpha, np.float32(0.0), np.float32(1.0))
+        r = [d[c] - alpha * e[c] for c in range(3)]
+        res = np.sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2])
         better = res < best_res
         best_res = np.where(better, res, best_res)
         best_alpha = np.where(better, alpha, best_alpha)
         best_k = np.where(better, k, best_k)
     best_alpha = np.where(best_res < MAX_RESIDUAL, best_alpha, 0.0)
-    return best_k, best_alpha
+    return best_k, best_alpha, background
 
 
-def coverage_of(frame: np.ndarray, color: str) -> np.ndarray:
-    """Coverage (H, W) of one palette colour at every pixel, against the row background."""
+def coverage_of(frame: np.ndarray, color: str, background: np.ndarray | None = None) -> np.ndarray:
+    """Coverage (H, W) of one palette colour at every pixel, against the row background (H, 3)
+    (row_background's, computed here when not given)."""
     img = frame.astype(np.float32)
-    bg = row_background(img)[:, None, :]
+    bg = (row_background(img) if background is None else background)[:, None, :]
     edge = np.asarray(PALETTE[color], np.float32)[None, None, :] - bg
     alpha = ((img - bg) * edge).sum(-1) / np.maximum((edge * edge).sum(-1), 1.0)
     return np.clip(alpha, 0.0, 1.0)
 
 
-def find_blobs(frame: np.ndarray) -> list[Blob]:
-    """Every palette-coloured blob in a frame (H, W, 3) uint8."""
-    best_k, best_alpha = unmix(frame)
+def find_blobs(frame: np.ndarray, unmixed: tuple[np.ndarray, ...] | None = None) -> list[Blob]:
+    """Every palette-coloured blob in a frame (H, W, 3) uint8; `unmixed`: the frame's
+    unmix_frames (best index, coverage, row background) when already made for many frames."""
+    best_k, best_alpha, background = unmixed if unmixed is not None else unmix_frames(frame)
     core = best_alpha >= CORE_ALPHA
     labels = np.zeros(core.shape, np.int64)  # one id per core region, across colours
     regions: list[tuple[str, int]] = []
@@ -147,7 +167,7 @@ def find_blobs(frame: np.ndarray) -> list[Blob]:
     coverage: dict[str, np.ndarray] = {}
     for name, label in regions:
         if name not in coverage:
-            coverage[name] = coverage_of(frame, name)
+            coverage[name] = coverage_of(frame, name, background)
         blob = _blob_from_region(
             name, labels == label, nearest == label, coverage[name], owner, len(blobs)
         )

@@ -101,8 +101,12 @@ class Tracker:
     def _assign(self, frame, tracks, blobs, predictions, strict: bool) -> list[Blob]:
         if not tracks or not blobs:
             return blobs
+        looks = [(t.shape(), t.half()) for t in tracks]  # votes and medians: once per track
         cost = np.array(
-            [[self._cost(t, b, predictions[t.id], frame, strict) for b in blobs] for t in tracks]
+            [
+                [self._cost(t, b, predictions[t.id], frame, strict, look) for b in blobs]
+                for t, look in zip(tracks, looks)
+            ]
         )
         rows, cols = linear_sum_assignment(cost)
         used = set()
@@ -113,9 +117,15 @@ class Tracker:
         return [b for i, b in enumerate(blobs) if i not in used]
 
     def _cost(
-        self, track: Track, blob: Blob, predicted: np.ndarray, frame: int, strict: bool
+        self,
+        track: Track,
+        blob: Blob,
+        predicted: np.ndarray,
+        frame: int,
+        strict: bool,
+        look: tuple[str | None, float | None],
     ) -> float:
-        shape, half = track.shape(), track.half()
+        shape, half = look  # the track's (shape(), half())
         # one frame's shape can be misread (a small square's corners blur): a penalty, not a veto
         reshape = (
             0.5 if shape is not None and blob.shape is not None and blob.shape != shape else 0.0
