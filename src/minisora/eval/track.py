@@ -38,13 +38,26 @@ class Track:
     def first_frame(self) -> int:
         return min(self.blobs)
 
+    # (shape, half) of the blobs so far; None when a blob was added since (Tracker._attach)
+    looks: tuple[str | None, float | None] | None = field(default=None, repr=False)
+
     def shape(self) -> str | None:
-        votes = Counter(b.shape for b in self.blobs.values() if b.shape is not None)
-        return votes.most_common(1)[0][0] if votes else None
+        return self._looks()[0]
 
     def half(self) -> float | None:
-        halves = [b.half for b in self.blobs.values() if b.half is not None]
-        return float(np.median(halves)) if halves else None
+        return self._looks()[1]
+
+    def _looks(self) -> tuple[str | None, float | None]:
+        """The shape most of its blobs have and the median of their half-extents, made once
+        per added blob (the tracker asks for them for every candidate blob of every frame)."""
+        if self.looks is None:
+            votes = Counter(b.shape for b in self.blobs.values() if b.shape is not None)
+            halves = [b.half for b in self.blobs.values() if b.half is not None]
+            self.looks = (
+                votes.most_common(1)[0][0] if votes else None,
+                float(np.median(halves)) if halves else None,
+            )
+        return self.looks
 
     def velocity(self) -> np.ndarray:
         """Pixels per frame from the last two sightings (zero with only one)."""
@@ -95,18 +108,15 @@ class Tracker:
 
     def _attach(self, track: Track, frame: int, blob: Blob) -> None:
         track.blobs[frame] = blob
+        track.looks = None
         track.last_color = blob.color
         track.centers[frame] = blob.center(track.half() or blob.half, track.shape() or blob.shape)
 
     def _assign(self, frame, tracks, blobs, predictions, strict: bool) -> list[Blob]:
         if not tracks or not blobs:
             return blobs
-        looks = [(t.shape(), t.half()) for t in tracks]  # votes and medians: once per track
         cost = np.array(
-            [
-                [self._cost(t, b, predictions[t.id], frame, strict, look) for b in blobs]
-                for t, look in zip(tracks, looks)
-            ]
+            [[self._cost(t, b, predictions[t.id], frame, strict) for b in blobs] for t in tracks]
         )
         rows, cols = linear_sum_assignment(cost)
         used = set()
@@ -117,15 +127,9 @@ class Tracker:
         return [b for i, b in enumerate(blobs) if i not in used]
 
     def _cost(
-        self,
-        track: Track,
-        blob: Blob,
-        predicted: np.ndarray,
-        frame: int,
-        strict: bool,
-        look: tuple[str | None, float | None],
+        self, track: Track, blob: Blob, predicted: np.ndarray, frame: int, strict: bool
     ) -> float:
-        shape, half = look  # the track's (shape(), half())
+        shape, half = track.shape(), track.half()
         # one frame's shape can be misread (a small square's corners blur): a penalty, not a veto
         reshape = (
             0.5 if shape is not None and blob.shape is not None and blob.shape != shape else 0.0
