@@ -222,6 +222,12 @@ def print_table(stats: dict, n_clips: int, seconds: float) -> None:
             "",
         ),
         ("found onsets that are real", pct("onset_precision"), len(stats["onset_precision"]), ""),
+        (
+            "analyze() per clip, mean / max (s)",
+            f"{np.mean(stats['analyze_s']):.3f} / {np.max(stats['analyze_s']):.3f}",
+            len(stats["analyze_s"]),
+            "",
+        ),
     ]
     print(
         f"analyzer accuracy on {n_clips} held-out clips after an MP4 round trip ({seconds:.0f} s)"
@@ -250,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         "onset_recall",
         "onset_error_ms",
         "onset_precision",
+        "analyze_s",
     )
     stats: dict[str, list] = {k: [] for k in keys}
     start = time.time()
@@ -259,9 +266,10 @@ def main(argv: list[str] | None = None) -> int:
             clip = render_clip(spec)
             write_mp4(path, clip.frames, clip.fps, clip.audio)
             video = read_video(path)
-            score_clip(
-                clip, analyze(video.frames, video.fps, video.audio, video.sample_rate), stats
-            )
+            started = time.time()
+            analysis = analyze(video.frames, video.fps, video.audio, video.sample_rate)
+            stats["analyze_s"].append(time.time() - started)
+            score_clip(clip, analysis, stats)
     print_table(stats, args.n, time.time() - start)
     return 0
 
