@@ -216,6 +216,7 @@ def test_a_contact_path_model_trains_on_the_tracked_contacts_of_the_cache(cache,
     batch = collate([items[i] for i in same], model.config, crop=2, generator=torch.Generator().manual_seed(0))
     most = max(len(stored[i]) for i in same)
     assert batch["tracked"].shape == (len(same), most, batch["tracked"].shape[-1])
+    captions = torch.load(cache / "clips_0000.pt")["caption"]
     for row, i in enumerate(same):  # whole clips' contacts, unshifted by the crop; padding far away
-        assert torch.equal(batch["tracked"][row, : len(stored[i])], contact_features(stored[i]))
+        assert torch.equal(batch["tracked"][row, : len(stored[i])], contact_features(stored[i], captions[i]))
         assert torch.all(batch["tracked"][row, len(stored[i]):, 0] == FAR)

@@ -146,3 +146,25 @@ def test_guidance_doubles_the_contacts_and_a_shift_moves_them():
     video = model.encode_video(latents, 16.0, frames=grids, contacts=contacts)
     assert video.doubled().contacts.shape[0] == 2
     assert video.shifted(0.5).contacts[0, 0, 0] == pytest.approx(1.5) and video.contacts[0, 0, 0] == 1.0
+
+
+def test_the_caption_names_the_material_of_a_tracked_object_when_only_one_fits():
+    from minisora.sound.tracked import caption_materials, material_of
+    from minisora.world.spec import MATERIALS
+
+    caption = ("A small red rubber ball bounces. A large red metal square rests on the floor. "
+               "A blue glass triangle slides, and the red ball hits the blue triangle, which turns green.")
+    looks = caption_materials(caption)
+    red, circle, square = COLORS.index("red"), SHAPES.index("circle"), SHAPES.index("square")
+    size = list(SIZES).index
+    assert material_of(looks, red, circle, size("small")) == list(MATERIALS).index("rubber")
+    assert material_of(looks, red, square, -1) == list(MATERIALS).index("metal")
+    assert material_of(looks, red, -1, -1) == -1  # two red objects of two materials: not told
+    assert material_of(looks, COLORS.index("green"), SHAPES.index("triangle"), -1) == list(MATERIALS).index("glass")
+    assert material_of(looks, COLORS.index("pink"), circle, -1) == -1 and material_of([], red, circle, 0) == -1
+    assert caption_materials("") == [] and caption_materials("zorblax flurbs") == []
+    raw = torch.tensor([[0.5, 1.0, 0.0, 1.0, PARTNERS.index("object"), red, circle, size("small"),
+                         red, square, size("large")]])
+    f = contact_features(raw, caption)[0, -2 * len(MATERIALS):]
+    assert f.tolist() == [1, 0, 0, 0, 0, 0, 1, 0]  # rubber hits metal
+    assert contact_features(raw)[0, -2 * len(MATERIALS):].sum() == 0

@@ -175,7 +175,10 @@ def build_cache(root: str | Path, n: int, seed: int = 0, vae_folder: str | Path 
 def load_cache(root: str | Path, latents_dir: str | Path, frames_dir: str | Path, n: int,
                tracked: bool = False) -> list[dict[str, Any]]:
     """Clips as dicts {mel, text, latents, frames, fps, contacts} (and with `tracked` the
-    tracker's contacts, `tracked`), the first n of the cache."""
+    tracker's contacts as the model reads them, tracked.contact_features with the clip's
+    caption: `tracked`), the first n of the cache."""
+    from minisora.sound.tracked import contact_features
+
     root, latents_dir, frames_dir = Path(root), Path(latents_dir), Path(frames_dir)
     items: list[dict[str, Any]] = []
     for shard in range((n + SHARD - 1) // SHARD):
@@ -187,5 +190,5 @@ def load_cache(root: str | Path, latents_dir: str | Path, frames_dir: str | Path
         for k in range(len(latents)):
             items.append({"mel": clips["mel"][k], "text": clips["text"][k], "latents": latents[k],
                           "frames": frames[k], "fps": clips["fps"][k], "contacts": contacts[k]}
-                         | ({"tracked": seen[k]} if tracked else {}))
+                         | ({"tracked": contact_features(seen[k], clips["caption"][k])} if tracked else {}))
     return items[:n]

@@ -62,7 +62,7 @@ class WorldSound:
             for index, start in enumerate(window_starts(frames.shape[0], s)):
                 clip = pad_to_window(frames[start: start + s.window_frames])
                 first = round(start / s.model_fps / cfg.mel.seconds_per_frame())
-                made = self.window_mel(clip, text, mask, mel[..., first: known], video.seed, index)
+                made = self.window_mel(clip, text, mask, mel[..., first: known], video.seed, index, video.caption)
                 stop = min(total, first + made.shape[-1])
                 mel[..., first:stop] = made[..., : stop - first]
                 known = stop
@@ -81,14 +81,15 @@ class WorldSound:
         return self.text.encode([caption])
 
     def window_mel(self, frames: np.ndarray, text: torch.Tensor, mask: torch.Tensor, known: torch.Tensor,
-                   seed: int, index: int) -> torch.Tensor:
-        """(1, n_mels, F) mel for one window of frames (4k + 1), its first known.shape[-1] frames given."""
+                   seed: int, index: int, caption: str = "") -> torch.Tensor:
+        """(1, n_mels, F) mel for one window of frames (4k + 1), its first known.shape[-1] frames
+        given; `caption` names the materials of the tracked contacts' objects (contact path)."""
         cfg, s = self.model.config, self.settings
         pixels = video_tensor(frames)
         latents = self.vae.encode(pixels)  # (1, C, T', H', W')
         contacts = None
         if cfg.tracked_contacts:  # what the world tracker sees in this window, on its clock
-            contacts = pad_contacts([contact_features(track_contacts(frames, s.model_fps))])
+            contacts = pad_contacts([contact_features(track_contacts(frames, s.model_fps), caption)])
         video = self.model.encode_video(latents, s.model_fps, frames=frame_grid(pixels, cfg.input_grid, cfg.frame_colors),
                                         contacts=contacts)
         seconds = frames.shape[0] / s.model_fps

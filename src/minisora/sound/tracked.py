@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from minisora.world.spec import PALETTE, SHAPES, SIZES
+from minisora.world.spec import MATERIALS, PALETTE, SHAPES, SIZES
 
 COLORS = tuple(PALETTE)
 PARTNERS = ("object", "floor", "wall", "unknown")
@@ -28,9 +28,9 @@ PARTNERS = ("object", "floor", "wall", "unknown")
 # the object's colour, shape and size, the partner object's colour, shape and size (-1: unknown)
 RAW = 11
 # strong, faint, log1p |dv|, dv x / 4, dv y / 4, partner kind, then one-hot colour, shape and size
-# of the object and of its partner object
+# of the object and of its partner object, then the material the caption gives each (none: zeros)
 OBJECT_FEATURES = len(COLORS) + len(SHAPES) + len(SIZES)
-FEATURES = 5 + len(PARTNERS) + 2 * OBJECT_FEATURES
+FEATURES = 5 + len(PARTNERS) + 2 * OBJECT_FEATURES + 2 * len(MATERIALS)
 
 
 def track_contacts(frames: np.ndarray, fps: float) -> torch.Tensor:
@@ -68,16 +68,52 @@ def _look(track, frame: int) -> tuple[int, int, int]:
             list(SIZES).index(track.size) if track.size in SIZES else -1)
 
 
-def contact_features(raw: torch.Tensor) -> torch.Tensor:
-    """Raw rows (K, RAW) -> (K, 1 + FEATURES): time (s), then the features the model reads."""
+def caption_materials(caption: str) -> list[tuple[set[str], str | None, str | None, str]]:
+    """What a caption says objects are made of: (colours, shape, size, material) per group of
+    objects it names with a material (colours: its own and any it turns when hit; shape or size
+    None where the caption leaves them open). Empty for no caption or one outside the world's
+    language."""
+    from minisora.world.prompt import PromptError, read_prompt
+
+    if not caption:
+        return []
+    try:
+        meaning = read_prompt(caption)
+    except PromptError:
+        return []
+    turns: dict[int, set[str]] = {}
+    for group, color in meaning.rules:
+        turns.setdefault(group, set()).add(color)
+    return [({g.color} | turns.get(i, set()), g.shape, g.size, g.material)
+            for i, g in enumerate(meaning.groups) if g.material is not None and g.color is not None]
+
+
+def material_of(looks: list, color: int, shape: int, size: int) -> int:
+    """The index in MATERIALS of what the caption says an object of this look (tracked.RAW's
+    colour, shape and size indices) is made of; -1 when it names none or several fit."""
+    if color < 0:
+        return -1
+    fits = [m for colors, sh, sz, m in looks if COLORS[color] in colors
+            and (shape < 0 or sh is None or SHAPES[shape] == sh)
+            and (size < 0 or sz is None or list(SIZES)[size] == sz)]
+    return list(MATERIALS).index(fits[0]) if fits and all(m == fits[0] for m in fits) else -1
+
+
+def contact_features(raw: torch.Tensor, caption: str = "") -> torch.Tensor:
+    """Raw rows (K, RAW) -> (K, 1 + FEATURES): time (s), then the features the model reads; the
+    materials of the object and its partner come from the caption (caption_materials)."""
     k = raw.shape[0]
     raw = raw.float()
+    looks = caption_materials(caption)
+    materials = torch.tensor([[material_of(looks, *(int(v) for v in row[first: first + 3])) for first in (5, 8)]
+                              for row in raw.tolist()], dtype=torch.float32).reshape(k, 2)
     dv = raw[:, 2:4]
     parts = [raw[:, :1], raw[:, 1:2], 1 - raw[:, 1:2], torch.log1p(dv.norm(dim=1, keepdim=True)), dv / 4.0,
              _one_hot(raw[:, 4], len(PARTNERS))]
     for first in (5, 8):  # the object, then its partner
         parts += [_one_hot(raw[:, first], len(COLORS)), _one_hot(raw[:, first + 1], len(SHAPES)),
                   _one_hot(raw[:, first + 2], len(SIZES))]
+    parts += [_one_hot(materials[:, 0], len(MATERIALS)), _one_hot(materials[:, 1], len(MATERIALS))]
     out = torch.cat(parts, dim=1)
     assert out.shape == (k, 1 + FEATURES)
     return out

@@ -108,7 +108,7 @@ def collate(items: list[dict[str, Any]], cfg: SoundConfig, crop: int = 0,
             generator: torch.Generator | None = None) -> dict[str, Any]:
     """A batch of one shape; with `crop`, one random window of `crop` latent frames for all."""
     from minisora.sound.mel import silence_level
-    from minisora.sound.tracked import contact_features, pad_contacts
+    from minisora.sound.tracked import pad_contacts
     from minisora.text.cache import pad_tokens
 
     mel = torch.stack([pad_frames(it["mel"].float(), cfg.mel_patch, silence_level(cfg.mel)) for it in items])
@@ -133,7 +133,7 @@ def collate(items: list[dict[str, Any]], cfg: SoundConfig, crop: int = 0,
     contact, materials = zip(*(contact_targets(it.get("contacts", none), start, mel.shape[-1], cfg) for it in items))
     tracked = None
     if cfg.tracked_contacts:  # the whole clip's, on its clock (the audio tokens' times are too)
-        tracked = pad_contacts([contact_features(it["tracked"]) for it in items])
+        tracked = pad_contacts([it["tracked"] for it in items])  # features (cache.load_cache)
     return {"mel": mel, "latents": latents, "frames": grids, "text": text, "mask": mask, "fps": fps,
             "audio_offset": offset, "first_latent": first, "frames_start": first_frame / fps,
             "contact": torch.stack(contact), "materials": torch.stack(materials), "tracked": tracked}
