@@ -43,6 +43,28 @@ def test_encoding_is_deterministic_and_batch_independent(encoder):
     assert not torch.allclose(a[0, :3], a[1, :3])
 
 
+def test_the_last_captions_are_encoded_once(encoder):
+    """generate() and its soundtrack encode the same caption one after the other: the second
+    call reuses the first's embeddings (copies: changing one changes nothing later); the
+    encoder keeps only the last RECENT batches."""
+    from minisora.text.encoder import RECENT
+
+    calls = []
+    hook = encoder.model.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        a, ma = encoder.encode(["a cyan ball falls on the floor"])
+        a[0, 0, 0] = 1e6
+        b, mb = encoder.encode(["a cyan ball falls on the floor"])
+        assert len(calls) == 1 and b[0, 0, 0] != 1e6 and torch.equal(ma, mb)
+        for i in range(RECENT):
+            encoder.encode([f"{i + 2} red squares slide"])
+        again, _ = encoder.encode(["a cyan ball falls on the floor"])
+        assert len(calls) == RECENT + 2  # pushed out by the others, so encoded anew
+        torch.testing.assert_close(again, b)
+    finally:
+        hook.remove()
+
+
 def test_encoder_folder_errors_say_what_to_do(tmp_path):
     with pytest.raises(FileNotFoundError, match="config.json"):
         TextEncoder(TextEncoderConfig(path=str(tmp_path)))

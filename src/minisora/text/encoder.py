@@ -10,12 +10,14 @@ match the encoder's width.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 NULL_CAPTION = ""  # the unconditional caption for classifier-free guidance
+RECENT = 8  # batches of captions whose embeddings an encoder keeps
 
 
 @dataclass(frozen=True)
@@ -52,16 +54,24 @@ class TextEncoder:
         self.device = torch.device(device)
         self.dim = int(getattr(hf_config, "hidden_size", 0) or getattr(hf_config, "d_model", 0)
                        or self.model.config.hidden_size)
+        self._recent: OrderedDict[tuple[str, ...], tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
 
     @torch.no_grad()
     def encode(self, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, L, D) float32 token embeddings and (B, L) bool mask; L = the longest caption's tokens."""
         if isinstance(captions, str) or not all(isinstance(c, str) for c in captions):
             raise TypeError("encode takes a list of caption strings")
-        batch = self.tokenizer(list(captions), padding=True, truncation=True,
-                               max_length=self.config.max_tokens, return_tensors="pt").to(self.device)
-        hidden = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-        return hidden.last_hidden_state.float(), batch["attention_mask"].bool()
+        key = tuple(captions)  # the last few batches are kept: generate() and its soundtrack
+        if key not in self._recent:  # encode the same caption one after the other
+            batch = self.tokenizer(list(captions), padding=True, truncation=True,
+                                   max_length=self.config.max_tokens, return_tensors="pt").to(self.device)
+            hidden = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+            self._recent[key] = (hidden.last_hidden_state.float(), batch["attention_mask"].bool())
+            while len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
+        self._recent.move_to_end(key)
+        tokens, mask = self._recent[key]
+        return tokens.clone(), mask.clone()
 
 
 def _load_text_tower(folder: Path, hf_config, auto_model) -> torch.nn.Module:
