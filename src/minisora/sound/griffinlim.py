@@ -153,6 +153,6 @@ def _griffin_lim_block(mel: torch.Tensor, samples: int, start: int, frames: int,
         rebuilt = torch.stft(audio, config.n_fft, hop, window=window, return_complex=True)
         accelerated = rebuilt - (momentum / (1 + momentum)) * previous_rebuilt
         previous_rebuilt = rebuilt
-        angles = accelerated / accelerated.abs().clamp_min(1e-8)
+        angles = torch.sgn(accelerated)  # unit phasors (0 where the rebuilt bin is exactly 0)
     audio = torch.istft(magnitude * angles, config.n_fft, hop, window=window, length=samples)
     return audio.clamp(-1.0, 1.0), phase
