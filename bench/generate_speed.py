@@ -13,6 +13,7 @@ when it exists, else a random f8c16. Model loading is not timed. Columns:
     wall s      the generate() call        s/s       wall time per second of video
     +s/s        time per added second against the previous row
     dit s       the transformer's share    ms/step   per guided evaluation (batch 2)
+    sound s     the soundtrack's share     sound %   it against the rest of the call (silent)
     vae+save    the rest (refine, text, VAE encode/decode, watermark, write, sign)
     gen MB      peak RSS before save_video peak MB   peak RSS of the whole process
     chunks      chunks of <= 17 latent frames (4 s); each later one adds 3 s
@@ -76,6 +77,15 @@ def one(seconds: float, threads: int, bf16: bool) -> dict:
         return save(*args, **kwargs)
 
     pipeline.save = measured_save
+    soundtrack, sound_time = pipeline.soundtrack, [0.0]
+
+    def timed_soundtrack(*args, **kwargs):
+        start = time.perf_counter()
+        out = soundtrack(*args, **kwargs)
+        sound_time[0] += time.perf_counter() - start
+        return out
+
+    pipeline.soundtrack = timed_soundtrack
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         result = generate(model, "three red balls bounce to the right", Path(folder) / "clip.mp4",
@@ -83,7 +93,7 @@ def one(seconds: float, threads: int, bf16: bool) -> dict:
         wall = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"seconds": seconds, "wall": wall, "dit": dit_time[0], "frames": int(result.frames.shape[0]),
-            "evals": calls[0], "gen_mb": before_save[0], "load": os.getloadavg()[0],
+            "evals": calls[0], "sound": sound_time[0], "gen_mb": before_save[0], "load": os.getloadavg()[0],
             "chunks": len(result.chunks), "peak_mb": peak_mb, "vae": vae_kind,
             "latents_per_chunk": max(c.plan.latents for c in result.chunks)}
 
@@ -114,13 +124,14 @@ def print_table(rows: list[dict], threads: int, bf16: bool) -> None:
           f"{threads} threads, {'bf16 autocast' if bf16 else 'fp32'}, VAE: {rows[0]['vae']}, "
           f"load average {load:.1f} on {os.cpu_count()} cores")
     print(f"{'video s':>8} {'frames':>7} {'chunks':>7} {'wall s':>8} {'s/s':>6} {'+s/s':>6} "
-          f"{'dit s':>7} {'ms/step':>8} {'vae+save':>9} {'gen MB':>7} {'peak MB':>8}")
+          f"{'dit s':>7} {'ms/step':>8} {'sound s':>8} {'sound %':>8} {'vae+save':>9} {'gen MB':>7} {'peak MB':>8}")
     previous = None
     for r in rows:
         added = "" if previous is None else f"{(r['wall'] - previous['wall']) / (r['seconds'] - previous['seconds']):.2f}"
         print(f"{r['seconds']:>8g} {r['frames']:>7d} {r['chunks']:>7d} {r['wall']:>8.2f} "
               f"{r['wall'] / r['seconds']:>6.2f} {added:>6} {r['dit']:>7.2f} "
-              f"{1000 * r['dit'] / r['evals']:>8.0f} {r['wall'] - r['dit']:>9.2f} {r['gen_mb']:>7.0f} "
+              f"{1000 * r['dit'] / r['evals']:>8.0f} {r['sound']:>8.2f} {100 * r['sound'] / (r['wall'] - r['sound']):>7.0f}% "
+              f"{r['wall'] - r['dit'] - r['sound']:>9.2f} {r['gen_mb']:>7.0f} "
               f"{r['peak_mb']:>8.0f}")
         previous = r
 
