@@ -228,7 +228,7 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=40)
     parser.add_argument("--silent", type=int, default=15, help="extra clips where nothing touches")
     parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--steps", type=int, default=SoundSettings.steps)
     parser.add_argument("--cfg", type=float, default=SoundSettings.cfg)
     parser.add_argument("--vocoder-iters", type=int, default=SoundSettings.vocoder_iters,
                         help="Griffin-Lim iterations of the sound model's rows (the true-mel row keeps 8)")

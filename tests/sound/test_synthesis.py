@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from minisora.flow import sampling_times
 from minisora.pipeline.sound import VideoForSound, check_soundtrack
 from minisora.sound.synthesis import (
     SoundSettings,
@@ -74,6 +75,27 @@ def test_a_window_continues_the_known_mel_exactly(tiny_sound):
         out = sample_mel(model, noise.clone(), video, text, mask, known, steps=3, scale=2.0)
     assert torch.equal(out[..., :10], known)
     assert not torch.allclose(out[..., 10:], noise[..., 10:])
+
+
+def test_guidance_one_runs_the_conditional_model_alone(tiny_sound):
+    """At guidance 1 the unconditional half is skipped: the same mel as the guided batch of two
+    with guidance 1 (v_u + 1 (v_c - v_u) = v_c), to float rounding."""
+    model = tiny_sound.model
+    video = model.encode_video(torch.randn(1, 16, 3, 4, 4), 16.0, frames=torch.rand(1, 9, 4, 4))
+    noise = torch.randn(1, model.config.mel.n_mels, 24, generator=torch.Generator().manual_seed(1))
+    text, mask = torch.randn(1, 5, 384), torch.ones(1, 5, dtype=torch.bool)
+    known = torch.zeros(1, model.config.mel.n_mels, 0)
+    with torch.inference_mode():
+        alone = sample_mel(model, noise, video, text, mask, known, steps=3, scale=1.0)
+        x, times = noise.clone(), sampling_times(3, model.config.time_shift)
+        conditioning = model.condition(24, video.doubled(), torch.tensor([True, False]),
+                                       torch.cat([text, text]), torch.cat([mask, torch.zeros_like(mask)]))
+        for i in range(3):
+            v = model(torch.cat([x, x]), torch.full((2,), float(times[i])), conditioning=conditioning)[:1]
+            x = x - float(times[i] - times[i + 1]) * v
+        guided = sample_mel(model, noise, video, text, mask, known, steps=3, scale=2.0)
+    torch.testing.assert_close(alone, x, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(alone, guided, atol=1e-3)  # guidance 2 does weigh the other half
 
 
 def test_a_contact_path_model_hears_the_tracked_contacts_of_each_window():

@@ -22,6 +22,7 @@ import torch
 
 from minisora.flow import cfg_velocity, euler_step, sampling_times
 from minisora.pipeline.sound import Soundtrack, VideoForSound
+from minisora.precision import native_bf16
 from minisora.sound.cache import video_tensor
 from minisora.sound.griffinlim import griffin_lim
 from minisora.sound.mel import silence_level
@@ -31,12 +32,16 @@ from minisora.sound.tracked import contact_features, pad_contacts, track_contact
 
 @dataclass(frozen=True)
 class SoundSettings:
-    steps: int = 12
-    cfg: float = 4.0  # guidance over (video, text) against neither (20 held-out clips: onset F1 0.451 at 2, 0.475 at 4)
+    # 300 held-out clips (bench/sound_quality.py --clips 300 --seed 5): 12 steps, guidance 4 and 8
+    # vocoder iterations gave onset F1 0.913 and material 0.863; these 0.910 and 0.905 in 0.10 s
+    # less a clip (sound/README.md, "Sampling settings")
+    steps: int = 8
+    cfg: float = 2.0  # guidance over (video, text) against neither; 1 runs the conditional model alone
     model_fps: int = 16
     window_frames: int = 65  # 4k + 1 video frames per window (about 4 s)
     stride_frames: int = 48  # 3 s: windows overlap by a second
-    vocoder_iters: int = 8
+    vocoder_iters: int = 4  # Griffin-Lim iterations after the phase-locked start
+    bf16_encode: bool = True  # the frames' autoencoder encode in bf16 where the CPU has native bf16
 
 
 class WorldSound:
@@ -45,6 +50,8 @@ class WorldSound:
     def __init__(self, model: SoundDiT, vae, text=None, settings: SoundSettings | None = None) -> None:
         self.model, self.vae, self.text = model.eval(), vae.eval(), text
         self.settings = settings or SoundSettings()
+        device = next(self.vae.parameters()).device
+        self.bf16 = self.settings.bf16_encode and native_bf16(device)  # else many times slower, not faster
 
     def __call__(self, video: VideoForSound) -> Soundtrack:
         from minisora.pipeline.inputs import resample
@@ -86,7 +93,8 @@ class WorldSound:
         given; `caption` names the materials of the tracked contacts' objects (contact path)."""
         cfg, s = self.model.config, self.settings
         pixels = video_tensor(frames)
-        latents = self.vae.encode(pixels)  # (1, C, T', H', W')
+        with torch.autocast(pixels.device.type, torch.bfloat16, enabled=self.bf16):
+            latents = self.vae.encode(pixels).float()  # (1, C, T', H', W')
         contacts = None
         if cfg.tracked_contacts:  # what the world tracker sees in this window, on its clock
             contacts = pad_contacts([contact_features(track_contacts(frames, s.model_fps), caption)])
@@ -117,18 +125,20 @@ def sample_mel(model: SoundDiT, noise: torch.Tensor, video: VideoCondition, text
                mask: torch.Tensor, known: torch.Tensor, steps: int, scale: float) -> torch.Tensor:
     """Euler from noise (1, n_mels, F) to a mel; the first known.shape[-1] frames follow `known`."""
     k = known.shape[-1]
-    both = torch.tensor([True, False])
-    texts, masks = torch.cat([text, text]), torch.cat([mask, torch.zeros_like(mask)])
-    videos = video.doubled()
+    guided = scale != 1.0  # guidance 1 is the conditional model alone: one half of the batch
+    keep = torch.tensor([True, False] if guided else [True])
+    if guided:
+        text, mask, video = torch.cat([text, text]), torch.cat([mask, torch.zeros_like(mask)]), video.doubled()
     times = sampling_times(steps, model.config.time_shift)
     x = noise.clone()
-    conditioning = model.condition(x.shape[-1], videos, both, texts, masks)  # the same at every step
+    conditioning = model.condition(x.shape[-1], video, keep, text, mask)  # the same at every step
     for i in range(steps):
         t = float(times[i])
         if k:
             x[..., :k] = (1 - t) * known + t * noise[..., :k]
-        v_cond, v_uncond = model(torch.cat([x, x]), torch.full((2,), t), conditioning=conditioning).chunk(2)
-        x = euler_step(x, cfg_velocity(v_cond, v_uncond, scale), t - float(times[i + 1]))
+        v = model(torch.cat([x] * len(keep)), torch.full((len(keep),), t), conditioning=conditioning)
+        v = cfg_velocity(*v.chunk(2), scale) if guided else v
+        x = euler_step(x, v, t - float(times[i + 1]))
     if k:
         x[..., :k] = known
     return x
