@@ -77,6 +77,24 @@ def test_a_window_continues_the_known_mel_exactly(tiny_sound):
     assert not torch.allclose(out[..., 10:], noise[..., 10:])
 
 
+def test_the_frames_are_encoded_in_bf16_only_where_the_cpu_has_it(tiny_sound, monkeypatch):
+    """bf16 autocast on a CPU without native bf16 runs many times slower: there the encode stays
+    fp32 (the capability probe answers as such a CPU would); the setting can turn it off too."""
+    import minisora.sound.synthesis as synthesis
+
+    model, vae = tiny_sound.model, tiny_sound.vae
+    monkeypatch.setattr(synthesis, "native_bf16", lambda device: False)
+    assert not WorldSound(model, vae, None, SoundSettings(bf16_encode=True)).bf16
+    monkeypatch.setattr(synthesis, "native_bf16", lambda device: True)
+    assert WorldSound(model, vae, None, SoundSettings(bf16_encode=True)).bf16
+    assert not WorldSound(model, vae, None, SoundSettings(bf16_encode=False)).bf16
+    frames = square_video(17)
+    one = WorldSound(model, vae, None, SoundSettings(steps=2, vocoder_iters=2, bf16_encode=True))
+    track = one(VideoForSound(frames, 16.0, "", seed=0)).samples  # bf16 encode, fp32 sampling
+    assert track.dtype == np.float32 and np.isfinite(track).all()
+    assert np.array_equal(track, one(VideoForSound(frames, 16.0, "", seed=0)).samples)
+
+
 def test_guidance_one_runs_the_conditional_model_alone(tiny_sound):
     """At guidance 1 the unconditional half is skipped: the same mel as the guided batch of two
     with guidance 1 (v_u + 1 (v_c - v_u) = v_c), to float rounding."""
