@@ -449,6 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "(gives the model its aux heads; 0: none)")
     ts.add_argument("--material-loss", type=float, default=None,
                     help="weight of the auxiliary loss: which materials ring at a contact (0: none)")
+    ts.add_argument("--partner-dropout", type=float, default=None,
+                    help="share of tracked contacts trained with their partner unknown, as the tracker "
+                         "reports contacts whose partner it cannot find (0: none)")
     ts.add_argument("--export", default=None, help="write the final EMA here as shipped weights")
     ts.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     ts.set_defaults(handler=cmd_train_sound)

@@ -168,3 +168,29 @@ def test_the_caption_names_the_material_of_a_tracked_object_when_only_one_fits()
     f = contact_features(raw, caption)[0, -2 * len(MATERIALS):]
     assert f.tolist() == [1, 0, 0, 0, 0, 0, 1, 0]  # rubber hits metal
     assert contact_features(raw)[0, -2 * len(MATERIALS):].sum() == 0
+
+
+def test_partner_dropout_tells_a_share_of_contacts_without_their_partner():
+    from minisora.sound.tracked import COLORS, MATERIALS, PARTNERS, contact_features, drop_partners
+
+    ball = (COLORS.index("red"), SHAPES.index("circle"), list(SIZES).index("small"))
+    square = (COLORS.index("blue"), SHAPES.index("square"), list(SIZES).index("large"))
+    raw = torch.tensor([[0.5 + 0.1 * i, 1.0, 0.3, -2.0, 0.0, *ball, *square] for i in range(400)])
+    rows = contact_features(raw, "A small red rubber ball and a large blue wood square.")
+    partner = slice(6, 6 + len(PARTNERS))
+    assert torch.equal(drop_partners(rows, 0.0), rows)
+    out = drop_partners(rows, 0.3, torch.Generator().manual_seed(0))
+    dropped = out[:, partner].argmax(1) == PARTNERS.index("unknown")
+    assert 0.2 < dropped.float().mean() < 0.4
+    kept = ~dropped
+    assert torch.equal(out[kept], rows[kept])  # the rest untouched
+    # a row: time, 5 of strength and velocity jump, 4 partner kinds, the object's look (8 colours,
+    # 3 shapes, 3 sizes), the partner's look, the object's material, the partner's material
+    look = 8 + 3 + 3
+    partner_look, object_material = slice(10 + look, 10 + 2 * look), slice(10 + 2 * look, 14 + 2 * look)
+    assert rows.shape[1] == 10 + 2 * look + 2 * len(MATERIALS)
+    assert rows[:, partner_look].sum() > 0 and rows[:, -4:].sum() > 0  # a blue wood square partner
+    assert rows[:, object_material].sum() > 0  # hit by a red rubber ball
+    assert out[dropped][:, partner_look].abs().sum() == 0 and out[dropped][:, -4:].abs().sum() == 0
+    keep = torch.cat([torch.arange(6), torch.arange(10, 10 + look), torch.arange(object_material.start, 46 - 4)])
+    assert torch.equal(out[dropped][:, keep], rows[dropped][:, keep])  # when, how hard, which object, its material

@@ -119,6 +119,25 @@ def contact_features(raw: torch.Tensor, caption: str = "") -> torch.Tensor:
     return out
 
 
+PARTNER = 1 + 5  # column of the partner kind's one-hot in contact_features' rows
+PARTNER_LOOK = PARTNER + len(PARTNERS) + OBJECT_FEATURES  # the partner's colour, shape, size
+PARTNER_MATERIAL = PARTNER_LOOK + OBJECT_FEATURES + len(MATERIALS)
+
+
+def drop_partners(contacts: torch.Tensor, share: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Feature rows (..., 1 + FEATURES) with a random `share` of them told as the tracker tells a
+    contact whose partner it did not find: kind "unknown", no partner look or material (training
+    augmentation: a velocity jump is a contact whatever the tracker makes of its partner)."""
+    if share <= 0:
+        return contacts
+    out = contacts.clone()
+    drop = torch.rand(contacts.shape[:-1], generator=generator) < share
+    out[..., PARTNER: PARTNER + len(PARTNERS)][drop] = torch.eye(len(PARTNERS))[PARTNERS.index("unknown")]
+    out[..., PARTNER_LOOK: PARTNER_LOOK + OBJECT_FEATURES][drop] = 0.0
+    out[..., PARTNER_MATERIAL: PARTNER_MATERIAL + len(MATERIALS)][drop] = 0.0
+    return out
+
+
 def _one_hot(index: torch.Tensor, classes: int) -> torch.Tensor:
     """(K,) indices, -1 for none -> (K, classes) with a 1 at the index (all zeros for -1)."""
     valid = index >= 0

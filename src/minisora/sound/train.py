@@ -64,6 +64,7 @@ class SoundTrainConfig:
     # weighed by the noise level t)
     contact_loss: float = 0.0
     material_loss: float = 0.0
+    partner_dropout: float = 0.0  # share of tracked contacts told with their partner unknown (augmentation)
     model: dict[str, Any] = field(default_factory=dict)  # SoundConfig overrides of the preset
 
     @classmethod
@@ -105,10 +106,11 @@ def crop_window(latent_frames: int, first: int, count: int, fps: float, cfg: Sou
 
 
 def collate(items: list[dict[str, Any]], cfg: SoundConfig, crop: int = 0,
-            generator: torch.Generator | None = None) -> dict[str, Any]:
-    """A batch of one shape; with `crop`, one random window of `crop` latent frames for all."""
+            generator: torch.Generator | None = None, partner_dropout: float = 0.0) -> dict[str, Any]:
+    """A batch of one shape; with `crop`, one random window of `crop` latent frames for all;
+    `partner_dropout`: the share of tracked contacts told without their partner."""
     from minisora.sound.mel import silence_level
-    from minisora.sound.tracked import pad_contacts
+    from minisora.sound.tracked import drop_partners, pad_contacts
     from minisora.text.cache import pad_tokens
 
     mel = torch.stack([pad_frames(it["mel"].float(), cfg.mel_patch, silence_level(cfg.mel)) for it in items])
@@ -134,6 +136,7 @@ def collate(items: list[dict[str, Any]], cfg: SoundConfig, crop: int = 0,
     tracked = None
     if cfg.tracked_contacts:  # the whole clip's, on its clock (the audio tokens' times are too)
         tracked = pad_contacts([it["tracked"] for it in items])  # features (cache.load_cache)
+        tracked = drop_partners(tracked, partner_dropout, generator)
     return {"mel": mel, "latents": latents, "frames": grids, "text": text, "mask": mask, "fps": fps,
             "audio_offset": offset, "first_latent": first, "frames_start": first_frame / fps,
             "contact": torch.stack(contact), "materials": torch.stack(materials), "tracked": tracked}
@@ -313,7 +316,7 @@ def train_sound(config: SoundTrainConfig, log: Callable[[str], None] = print) ->
     while step < config.steps:
         generator = torch.Generator().manual_seed(int(np.random.SeedSequence([config.seed, step]).generate_state(1)[0]))
         batch = collate([items[i] for i in draw_batch(groups, config.batch, generator)], model.config,
-                        config.crop, generator)
+                        config.crop, generator, config.partner_dropout)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, config)
         loss, loss_parts = training_loss(model, batch, config, generator)
