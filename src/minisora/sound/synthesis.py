@@ -32,9 +32,9 @@ from minisora.sound.tracked import contact_features, pad_contacts, track_contact
 
 @dataclass(frozen=True)
 class SoundSettings:
-    # 300 held-out clips (bench/sound_quality.py --clips 300 --seed 5): 12 steps, guidance 4 and 8
-    # vocoder iterations gave onset F1 0.913 and material 0.863; these 0.910 and 0.905 in 0.10 s
-    # less a clip (sound/README.md, "Sampling settings")
+    # 300 held-out clips (bench/sound_quality.py --clips 300 --seed 5), the weights of stop 26:
+    # 12 steps, guidance 4 and 8 vocoder iterations gave onset F1 0.913 and material 0.863; these
+    # 0.910 and 0.905 in 0.10 s less a clip (sound/README.md, "Sampling settings")
     steps: int = 8
     cfg: float = 2.0  # guidance over (video, text) against neither; 1 runs the conditional model alone
     model_fps: int = 16
