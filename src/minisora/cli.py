@@ -452,6 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
     ts.add_argument("--partner-dropout", type=float, default=None,
                     help="share of tracked contacts trained with their partner unknown, as the tracker "
                          "reports contacts whose partner it cannot find (0: none)")
+    ts.add_argument("--generated", default=None, metavar="INDEX",
+                    help="also train on the world model's videos, voiced at the contacts the tracker sees: "
+                         "an index.jsonl of {\"video\": MP4, \"caption\": its prompt} per line (needs the contact path)")
     ts.add_argument("--export", default=None, help="write the final EMA here as shipped weights")
     ts.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     ts.set_defaults(handler=cmd_train_sound)

@@ -220,3 +220,24 @@ def test_a_contact_path_model_trains_on_the_tracked_contacts_of_the_cache(cache,
     for row, i in enumerate(same):  # whole clips' contacts, unshifted by the crop; padding far away
         assert torch.equal(batch["tracked"][row, : len(stored[i])], contact_features(stored[i], captions[i]))
         assert torch.all(batch["tracked"][row, len(stored[i]):, 0] == FAR)
+
+
+def test_generated_videos_join_the_renders_with_the_contact_path(cache, tmp_path, bounce_clip):
+    """--generated: an index of MP4s is voiced and cached beside it on first use and its clips
+    train with the renders; a model without the contact path is told what it needs."""
+    from dataclasses import replace
+
+    from minisora.media.write import write_mp4
+
+    write_mp4(tmp_path / "clip.mp4", bounce_clip.frames, bounce_clip.fps)
+    index = tmp_path / "made" / "index.jsonl"
+    index.parent.mkdir()
+    index.write_text(json.dumps({"video": str(tmp_path / "clip.mp4"), "caption": "a red ball"}) + "\n")
+    logs = []
+    run = replace(config(tmp_path / "run", cache, 2), generated=str(index), model={"tracked_contacts": True})
+    last = train_sound(run, log=logs.append)
+    assert "generated clips: 1 beside 3 renders" in logs
+    assert (index.parent / "sound-cache" / "tracked" / "tracked_0000.pt").exists()
+    assert json.loads((last / "state.json").read_text())["train"]["generated"] == str(index)
+    with pytest.raises(ValueError, match="--tracked-contacts"):
+        train_sound(replace(config(tmp_path / "plain", cache, 1), generated=str(index)), log=lambda m: None)

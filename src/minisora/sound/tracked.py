@@ -38,7 +38,11 @@ def track_contacts(frames: np.ndarray, fps: float) -> torch.Tensor:
     (T, H, W, 3): its contacts (strong) and the faint velocity jumps that are not among them."""
     from minisora.eval.analyzer import analyze
 
-    analysis = analyze(frames, fps)
+    return analysis_contacts(analyze(frames, fps))
+
+
+def analysis_contacts(analysis) -> torch.Tensor:
+    """track_contacts' raw rows (K, RAW) from the world tracker's analysis of the frames."""
     looks = {t.id: t for t in analysis.tracks}
     rows, seen = [], set()
     for strong, contacts in ((1.0, analysis.contacts), (0.0, analysis.faint_contacts)):

@@ -65,6 +65,10 @@ class SoundTrainConfig:
     contact_loss: float = 0.0
     material_loss: float = 0.0
     partner_dropout: float = 0.0  # share of tracked contacts told with their partner unknown (augmentation)
+    # the world model's videos voiced at the contacts seen in them (sound.generated): an index.jsonl
+    # of {"video", "caption"}, its cache made beside it in <index folder>/sound-cache; with the
+    # tracked contact path only
+    generated: str | None = None
     model: dict[str, Any] = field(default_factory=dict)  # SoundConfig overrides of the preset
 
     @classmethod
@@ -290,6 +294,22 @@ def start_or_resume(config: SoundTrainConfig, fingerprint: str
     return model, ema, make_optimizer(model, config), 0, []
 
 
+def generated_items(config: SoundTrainConfig, wanted: SoundConfig, log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """The clips of config.generated (its cache made on first use), as load_cache gives them."""
+    from minisora.sound.cache import load_cache
+    from minisora.sound.generated import build_generated_cache
+
+    if not wanted.tracked_contacts:
+        raise ValueError("--generated clips are voiced at the contacts the tracker sees: they need the contact "
+                         "path (--tracked-contacts, or --init-from weights that have it)")
+    root = Path(config.generated).parent / "sound-cache"
+    latents_dir, frames_dir, count = build_generated_cache(config.generated, root, config.vae, wanted.mel,
+                                                           wanted.input_grid, wanted.frame_colors, log)
+    items = load_cache(root, latents_dir, frames_dir, count, tracked=True)
+    log(f"generated clips: {len(items)} beside {config.clips} renders")
+    return items
+
+
 def make_optimizer(model: SoundDiT, config: SoundTrainConfig) -> torch.optim.Optimizer:
     return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
                              betas=(0.9, 0.99))
@@ -305,6 +325,8 @@ def train_sound(config: SoundTrainConfig, log: Callable[[str], None] = print) ->
                                           log=log, grid=wanted.input_grid, colors=wanted.frame_colors,
                                           tracked=wanted.tracked_contacts)
     items = load_cache(config.cache, latents_dir, frames_dir, config.clips, tracked=wanted.tracked_contacts)
+    if config.generated:
+        items += generated_items(config, wanted, log)
     groups = batches_by_shape(items)
     model, ema, optimizer, step, history = start_or_resume(config, fingerprint)
     run = Path(config.run_dir)
