@@ -56,7 +56,7 @@ def voice_contacts(analysis, caption: str, seed: int) -> tuple[np.ndarray, torch
     as long as the video, and the cache's contact rows (K, 2 + materials): time, loudness, which
     materials ring. An object's material is the caption's for its look, else one drawn for it."""
     from minisora.sound.tracked import _look, caption_materials, material_of
-    from minisora.world.sound import PEAK, SAMPLE_RATE, impact_sound, loudness
+    from minisora.world.sound import SAMPLE_RATE, loudness, mix_hits, struck
     from minisora.world.spec import MATERIALS, SIZES
 
     names, looks = list(MATERIALS), caption_materials(caption)
@@ -72,28 +72,20 @@ def voice_contacts(analysis, caption: str, seed: int) -> tuple[np.ndarray, torch
         return names[index], list(SIZES.values())[size] if size >= 0 else SIZES["medium"]
 
     total = round(analysis.num_frames / analysis.fps * SAMPLE_RATE)
-    mix, rows, voiced = np.zeros(total), [], []
+    hits, rows, voiced = [], [], []
     for c in sorted(analysis.contacts, key=lambda c: c.time):
         pair = {c.track} | ({c.partner} if isinstance(c.partner, int) else set())
-        if any(abs(c.time - t) <= SAME_HIT_S and pair == p for t, p in voiced):
+        start = round(c.time * SAMPLE_RATE)
+        if not 0 <= start < total or any(abs(c.time - t) <= SAME_HIT_S and pair == p for t, p in voiced):
             continue
         voiced.append((c.time, pair))
         bodies = [body(k, c.frame) for k in sorted(pair)]
         # the jump is (1 + e) times the impact speed for a hit on something that does not move
         speed = float(np.hypot(*c.dv)) / (1.0 + MATERIALS[bodies[0][0]].restitution)
-        start = round(c.time * SAMPLE_RATE)
-        if not 0 <= start < total:
-            continue
-        for material, half in bodies:
-            sound = impact_sound(material, half, speed) / len(bodies) ** 0.5
-            end = min(total, start + sound.size)
-            mix[start:end] += sound[: end - start]
+        hits.append((start, struck(bodies, speed)))
         ring = [1.0 if any(m == name for m, _ in bodies) else 0.0 for name in names]
         rows.append([c.time, loudness(speed) / loudness(float("inf")), *ring])
-    peak = np.abs(mix).max() if total else 0.0
-    if peak > PEAK:
-        mix *= PEAK / peak
-    return mix.astype(np.float32), torch.tensor(rows, dtype=torch.float64).reshape(len(rows), 2 + len(names))
+    return mix_hits(total, hits), torch.tensor(rows, dtype=torch.float64).reshape(len(rows), 2 + len(names))
 
 
 def build_generated_cache(index: str | Path, root: str | Path, vae_folder: str | Path | None = None,

@@ -8,6 +8,8 @@ bright high ring. Loudness follows impact speed. The mix is scaled, never clippe
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from minisora.world.physics import Contact, Trajectory
@@ -42,12 +44,18 @@ def impact_sound(material: str, half: float, speed: float, sample_rate: int = SA
 def render_audio(spec: SceneSpec, traj: Trajectory, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """The clip's soundtrack (mono float32), as long as the video: num_frames / fps seconds."""
     total = round(spec.num_frames / spec.fps * sample_rate)
+    starts = [(round(c.time * sample_rate), c) for c in traj.contacts]
+    return mix_hits(total, ((start, contact_sound(spec, c, sample_rate)) for start, c in starts if start < total))
+
+
+def mix_hits(total: int, hits: Iterable[tuple[int, np.ndarray]]) -> np.ndarray:
+    """Sounds placed at their start samples and summed into `total` samples (mono float32); the
+    mix is scaled down, never clipped, where it would exceed PEAK. Sounds starting outside are
+    left out."""
     mix = np.zeros(total, dtype=np.float64)
-    for contact in traj.contacts:
-        start = round(contact.time * sample_rate)
-        if start >= total:
+    for start, sound in hits:
+        if not 0 <= start < total:
             continue
-        sound = contact_sound(spec, contact, sample_rate)
         end = min(total, start + sound.size)
         mix[start:end] += sound[: end - start]
     peak = np.abs(mix).max() if total else 0.0
@@ -59,10 +67,12 @@ def render_audio(spec: SceneSpec, traj: Trajectory, sample_rate: int = SAMPLE_RA
 def contact_sound(spec: SceneSpec, contact: Contact, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Both bodies ring when two objects meet; floor and walls add no tone of their own."""
     parts = [contact.a] + ([contact.b] if isinstance(contact.b, int) else [])
-    sounds = [
-        impact_sound(spec.objects[k].material, spec.objects[k].half, contact.speed, sample_rate)
-        for k in parts
-    ]
+    return struck([(spec.objects[k].material, spec.objects[k].half) for k in parts], contact.speed, sample_rate)
+
+
+def struck(bodies: list[tuple[str, float]], speed: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """The sound of a hit at `speed` (units/s) in which each (material, half-size) body rings."""
+    sounds = [impact_sound(material, half, speed, sample_rate) for material, half in bodies]
     out = np.zeros(max(s.size for s in sounds), np.float32)
     for s in sounds:
         out[: s.size] += s / len(sounds) ** 0.5
