@@ -117,6 +117,15 @@ def build_video_shards(seed: int, start: int, count: int, vae=None, grid: int | 
     return latents, grids, seen
 
 
+def cache_folders(root: Path, vae_folder: str | Path | None, grid: int, colors: int) -> tuple[Path, Path]:
+    """A cache's latents folder (per autoencoder fingerprint) and frame-grid folder, made if missing."""
+    latents_dir = root / f"latents-{vae_fingerprint(vae_folder)[:12]}"
+    frames_dir = root / (f"frames-g{grid}" if colors == 1 else f"frames-g{grid}-rgb")
+    for folder in (latents_dir, frames_dir):
+        folder.mkdir(exist_ok=True)
+    return latents_dir, frames_dir
+
+
 def build_cache(root: str | Path, n: int, seed: int = 0, vae_folder: str | Path | None = None,
                 mel: MelConfig | None = None, log: Callable[[str], None] = print,
                 grid: int = 16, colors: int = 1, tracked: bool = False) -> tuple[Path, Path]:
@@ -138,10 +147,7 @@ def build_cache(root: str | Path, n: int, seed: int = 0, vae_folder: str | Path 
     else:  # atomically: two runs may share a cache, and one reads it as the other starts
         with atomic_path(root / "cache.json") as tmp:
             tmp.write_text(json.dumps(recorded, indent=1) + "\n")
-    latents_dir = root / f"latents-{vae_fingerprint(vae_folder)[:12]}"
-    latents_dir.mkdir(exist_ok=True)
-    frames_dir = root / (f"frames-g{grid}" if colors == 1 else f"frames-g{grid}-rgb")
-    frames_dir.mkdir(exist_ok=True)
+    latents_dir, frames_dir = cache_folders(root, vae_folder, grid, colors)
     text, vae = None, None
     for shard, start in enumerate(range(0, n, SHARD)):
         count = min(SHARD, n - start)

@@ -98,7 +98,7 @@ def build_generated_cache(index: str | Path, root: str | Path, vae_folder: str |
     from minisora.media.atomic import atomic_path
     from minisora.media.read import read_video
     from minisora.pipeline.timeline import context_head
-    from minisora.sound.cache import vae_fingerprint
+    from minisora.sound.cache import cache_folders
     from minisora.sound.model import frame_grid
     from minisora.sound.tracked import analysis_contacts
     from minisora.text.encoder import TextEncoder
@@ -110,10 +110,8 @@ def build_generated_cache(index: str | Path, root: str | Path, vae_folder: str |
         raise ValueError(f"{root} holds another index's clips or mel config; name another cache folder")
     with atomic_path(root / "cache.json") as tmp:
         tmp.write_text(json.dumps(recorded, indent=1) + "\n")
-    latents_dir = root / f"latents-{vae_fingerprint(vae_folder)[:12]}"
-    frames_dir = root / (f"frames-g{grid}" if colors == 1 else f"frames-g{grid}-rgb")
-    for folder in (latents_dir, frames_dir, root / "tracked"):
-        folder.mkdir(exist_ok=True)
+    latents_dir, frames_dir = cache_folders(root, vae_folder, grid, colors)
+    (root / "tracked").mkdir(exist_ok=True)
     text, vae = None, None
     for shard, start in enumerate(range(0, len(entries), SHARD)):
         paths = [root / f"clips_{shard:04d}.pt", root / f"contacts_{shard:04d}.pt",
