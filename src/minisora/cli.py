@@ -340,6 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--vae", type=Path, default=None, help="autoencoder weights (default: the packaged ones)")
     tr.add_argument("--text-encoder", default=None, help="Hugging Face encoder folder (default: MiniLM)")
     tr.add_argument("--preset", default=None, help="DiT preset: world-s, world-m, base-l, base-xl, tiny")
+    tr.add_argument("--depth", type=int, default=None,
+                    help="blocks (default: the preset's), at the preset's width; with --init-from a "
+                         "shallower model grows, its blocks spread out and the new ones starting as identities")
     tr.add_argument("--steps", type=int, default=None, help="train up to this step (0: only encode)")
     tr.add_argument("--lr", type=float, default=None)
     tr.add_argument("--warmup", type=int, default=None)

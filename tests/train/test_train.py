@@ -164,6 +164,25 @@ def test_a_new_run_continues_from_exported_weights(tiny_latents, tmp_path):
         Trainer(other)
 
 
+def test_a_new_run_grows_a_shallower_model_without_changing_its_function(tiny_latents, tmp_path):
+    first = Trainer(tiny_config(tiny_latents, tmp_path / "a", steps=3))
+    first.run()
+    shipped = export_weights(list_checkpoints(tmp_path / "a")[-1], tmp_path / "shipped")
+    small = load_dit(shipped)
+    grown = Trainer(tiny_config(tiny_latents, tmp_path / "b", init_from=str(shipped), depth=3, steps=4))
+    assert grown.model_config.depth == 3 and grown.model_config.width == small.config.width
+    batch = grown.sampler.batch(0)
+    with torch.no_grad():
+        torch.testing.assert_close(grown.model(batch.latents, batch.t, batch.text, batch.text_mask),
+                                   small(batch.latents, batch.t, batch.text, batch.text_mask))
+    assert grown.run()[-1]["step"] == 4  # and it trains, checkpoints and resumes at the new depth
+    assert Trainer(tiny_config(tiny_latents, tmp_path / "b", depth=3, steps=4)).step == 4
+    with pytest.raises(ValueError, match="only --depth may be larger"):
+        Trainer(tiny_config(tiny_latents, tmp_path / "c", init_from=str(shipped), depth=1))
+    with pytest.raises(ValueError, match="--depth"):
+        tiny_config(tiny_latents, tmp_path / "d", depth=-1).validate()
+
+
 def test_loss_falls_on_a_tiny_set(tmp_path, latents_factory):
     latents = latents_factory(tmp_path / "flat", flat=True)
     records = Trainer(tiny_config(latents, tmp_path / "run", steps=30, checkpoint_every=1000, lr=3e-3,

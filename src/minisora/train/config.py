@@ -17,6 +17,8 @@ class TrainConfig:
     latents: str = ""  # folder of latent shards (see train/shards.py)
     out: str = "runs/world-s"  # run folder: checkpoints, log.jsonl, loss.svg
     preset: str = "world-s"  # a key of dit.config.DIT_PRESETS
+    depth: int = 0  # blocks; 0: the preset's. The preset's width is kept, so with --init-from a
+    #                 shallower model grows (dit.grow: its blocks spread out, new ones the identity)
     steps: int = 20000
     lr: float = 3e-4
     warmup: int = 500
@@ -53,6 +55,8 @@ class TrainConfig:
             raise ValueError("no latent folder given: pass --latents DIR (made with --world and --vae)")
         if self.cooldown < 0 or self.cooldown > self.steps:
             raise ValueError(f"cooldown {self.cooldown}: give 0 (none) up to steps ({self.steps})")
+        if self.depth < 0:
+            raise ValueError(f"depth {self.depth} (--depth): give the number of blocks, or 0 for the preset's")
         if self.steps < 1 or self.warmup < 0 or self.lr <= 0:
             raise ValueError(f"need steps >= 1, warmup >= 0, lr > 0 (got {self.steps}, {self.warmup}, {self.lr})")
         if not 0 <= self.image_share <= 1 or not 0 <= self.caption_dropout < 1:

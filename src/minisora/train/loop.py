@@ -21,7 +21,8 @@ from typing import Any
 
 import torch
 
-from minisora.dit.config import dit_config
+from minisora.dit.config import DiTConfig, dit_config
+from minisora.dit.grow import can_grow, grown_state
 from minisora.dit.model import DiT
 from minisora.flow.loss import flow_loss
 from minisora.precision import require_native_bf16
@@ -61,6 +62,15 @@ def train_step(module: torch.nn.Module, optimizer: torch.optim.Optimizer, batch:
     return loss.detach(), grad_norm.detach()
 
 
+def model_config(config: TrainConfig, manifest: dict[str, Any]) -> DiTConfig:
+    """The preset, fitted to the latents and text encoder; `config.depth` replaces its depth but
+    keeps its width (so that a run from --init-from can grow the model it starts from)."""
+    overrides: dict[str, Any] = {"latent_channels": manifest["latent_channels"], "text_dim": manifest["text_dim"]}
+    if config.depth:
+        overrides.update(depth=config.depth, width=dit_config(config.preset).width)
+    return dit_config(config.preset, **overrides)
+
+
 class Trainer:
     def __init__(self, config: TrainConfig, info: D.DistInfo | None = None) -> None:
         self.config = config.validate()
@@ -68,8 +78,7 @@ class Trainer:
         if config.bf16:
             require_native_bf16(self.info.device)
         clips, text, self.manifest = load_latents(config.latents)
-        self.model_config = dit_config(config.preset, latent_channels=self.manifest["latent_channels"],
-                                       text_dim=self.manifest["text_dim"])
+        self.model_config = model_config(config, self.manifest)
         self.sampler = BucketSampler(clips, text, config, self.model_config.patch)
         torch.manual_seed(config.seed)  # the same initial weights on every rank
         self.model = DiT(self.model_config).to(self.info.device)
@@ -106,10 +115,13 @@ class Trainer:
         from minisora.train.checkpoint import load_dit
 
         start = load_dit(folder)
-        if start.config != self.model_config:
+        if start.config.depth < self.model_config.depth and can_grow(start.config, self.model_config):
+            self.model.load_state_dict(grown_state(start, self.model_config), strict=True)
+        elif start.config != self.model_config:
             raise ValueError(f"--init-from {folder} holds a different model ({start.config}) than the preset "
-                             f"and latents make ({self.model_config})")
-        self.model.load_state_dict(start.state_dict(), strict=True)
+                             f"and latents make ({self.model_config}); only --depth may be larger, to grow it")
+        else:
+            self.model.load_state_dict(start.state_dict(), strict=True)
         self.ema.load_state_dict(self.model.state_dict())
 
     def save(self) -> Path | None:
