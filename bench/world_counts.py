@@ -1,0 +1,85 @@
+"""Does a world model draw the prompt's number of objects? First frame and over time, per count.
+
+The benchmark's count claims fail when the first frame already holds the wrong number of objects
+or when objects fade and come back as new tracks; this measures both directly, cheaply enough to
+compare checkpoints (a run is chosen by it and the claims, not by its loss). Prompts "N COLOUR
+SHAPES bounce" for N = 1..5 and three colour/shape pairs, each sampled with the same seeds by
+every model (4 s, 64x64, the default sampling, no sound); the benchmark's analyzer counts the
+objects in every frame.
+
+    python bench/world_counts.py --model src/minisora/pipeline/weights/default runs/world-g9 \
+        --seeds 4 --threads 2
+
+Prints, per model: the share of videos whose first frame has the prompt's count, the share of
+all frames that do (and per second), the mean first-frame count for each N, and the first-frame
+counts for each N (a confusion table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from minisora.eval.analyzer import analyze
+from minisora.pipeline import generate, load_world_model
+
+WORDS = {1: "a", 2: "two", 3: "three", 4: "four", 5: "five"}
+KINDS = (("red", "ball", "balls"), ("blue", "square", "squares"), ("green", "triangle", "triangles"))
+
+
+def prompt(n: int, colour: str, single: str, plural: str) -> str:
+    return f"{WORDS[n]} {colour} {single if n == 1 else plural} bounce"
+
+
+def measure(model_dir: str, seeds: int) -> list[dict]:
+    world = load_world_model(model_dir)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, kind, seed in itertools.product(WORDS, KINDS, range(seeds)):
+            made = generate(world, prompt(n, *kind), Path(tmp) / "clip.mp4", sound=None, seed=seed)
+            counts = np.array(analyze(made.frames, made.fps).counts())
+            rows.append({"n": n, "first": int(counts[0]), "right": counts == n, "fps": made.fps})
+    return rows
+
+
+def report(name: str, rows: list[dict], seconds: float) -> None:
+    first = np.mean([r["first"] == r["n"] for r in rows])
+    frames = np.concatenate([r["right"] for r in rows])
+    fps = rows[0]["fps"]
+    per_second = [np.mean(np.concatenate([r["right"][1 + s * fps: 1 + (s + 1) * fps] for r in rows]))
+                  for s in range(len(rows[0]["right"]) // fps)]
+    print(f"\n{name} ({len(rows)} videos, {seconds:.0f} s)")
+    print(f"first frame with the prompt's count: {first:.3f}; frames with it: {frames.mean():.3f} "
+          f"(seconds 1-{len(per_second)}: {', '.join(f'{v:.2f}' for v in per_second)})")
+    top = max(8, max(r["first"] for r in rows))
+    print("| N | mean first count | " + " | ".join(str(c) for c in range(top + 1)) + " |")
+    print("|---|---|" + "---|" * (top + 1))
+    for n in WORDS:
+        firsts = [r["first"] for r in rows if r["n"] == n]
+        table = np.bincount(firsts, minlength=top + 1)
+        print(f"| {n} | {np.mean(firsts):.2f} | " + " | ".join(str(v) for v in table) + " |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", nargs="+", default=["src/minisora/pipeline/weights/default"],
+                        help="model folders (exported weights, or a run folder: its last checkpoint's EMA)")
+    parser.add_argument("--seeds", type=int, default=4, help="generation seeds per prompt")
+    parser.add_argument("--threads", type=int, default=0)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    for model_dir in args.model:
+        start = time.perf_counter()
+        rows = measure(model_dir, args.seeds)
+        report(model_dir, rows, time.perf_counter() - start)
+
+
+if __name__ == "__main__":
+    main()
