@@ -35,9 +35,10 @@ def grown_state(small: DiT, large: DiTConfig) -> dict[str, torch.Tensor]:
                          "upwards")
     grown = DiT(large)  # new blocks come out of reset_parameters as identities
     state = {k: v.detach().float().clone() for k, v in grown.state_dict().items()}
+    positions = kept_positions(small.config.depth, large.depth)  # the identity when the depth is the same
     for key, value in small.state_dict().items():
         if key.startswith("blocks."):
             _, index, rest = key.split(".", 2)
-            key = f"blocks.{kept_positions(small.config.depth, large.depth)[int(index)]}.{rest}"
+            key = f"blocks.{positions[int(index)]}.{rest}"
         state[key] = value.detach().float().clone()
     return state

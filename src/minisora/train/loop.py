@@ -115,13 +115,10 @@ class Trainer:
         from minisora.train.checkpoint import load_dit
 
         start = load_dit(folder)
-        if start.config.depth < self.model_config.depth and can_grow(start.config, self.model_config):
-            self.model.load_state_dict(grown_state(start, self.model_config), strict=True)
-        elif start.config != self.model_config:
+        if not can_grow(start.config, self.model_config):  # the same model, or the same with more blocks
             raise ValueError(f"--init-from {folder} holds a different model ({start.config}) than the preset "
                              f"and latents make ({self.model_config}); only --depth may be larger, to grow it")
-        else:
-            self.model.load_state_dict(start.state_dict(), strict=True)
+        self.model.load_state_dict(grown_state(start, self.model_config), strict=True)
         self.ema.load_state_dict(self.model.state_dict())
 
     def save(self) -> Path | None:
