@@ -1,18 +1,20 @@
 """Does a world model draw the prompt's number of objects? First frame and over time, per count.
 
 The benchmark's count claims fail when the first frame already holds the wrong number of objects
-or when objects fade and come back as new tracks; this measures both directly, cheaply enough to
-compare checkpoints (a run is chosen by it and the claims, not by its loss). Prompts "N COLOUR
-SHAPES bounce" for N = 1..5 and three colour/shape pairs, each sampled with the same seeds by
-every model (4 s, 64x64, the default sampling, no sound); the benchmark's analyzer counts the
-objects in every frame.
+or when objects fade and come back as new tracks (popping, which also costs the permanence
+claims); this measures both directly, cheaply enough to compare checkpoints (a run is chosen by
+it and the claims, not by its loss). Prompts "N COLOUR SHAPES bounce" for N = 1..5 and three
+colour/shape pairs, each sampled with the same seeds by every model (4 s, 64x64, the default
+sampling, no sound); the benchmark's analyzer counts the objects in every frame.
 
     python bench/world_counts.py --model src/minisora/pipeline/weights/default runs/world-g9 \
         --seeds 4 --threads 2
 
 Prints, per model: the share of videos whose first frame has the prompt's count, the share of
 all frames that do (and per second), the mean first-frame count for each N, and the first-frame
-counts for each N (a confusion table).
+counts for each N (a confusion table); and popping: how often a second the count changes between
+frames, and how often a tracked object appears after the first frame or vanishes before the last
+(`--model render` measures the world's own clips of the same prompts: the floor).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import torch
 
 from minisora.eval.analyzer import analyze
 from minisora.pipeline import generate, load_world_model
+from minisora.world.clip import render_clip
+from minisora.world.prompt import parse_prompt
 
 WORDS = {1: "a", 2: "two", 3: "three", 4: "four", 5: "five"}
 KINDS = (("red", "ball", "balls"), ("blue", "square", "squares"), ("green", "triangle", "triangles"))
@@ -37,14 +41,31 @@ def prompt(n: int, colour: str, single: str, plural: str) -> str:
     return f"{WORDS[n]} {colour} {single if n == 1 else plural} bounce"
 
 
-def measure(model_dir: str, seeds: int) -> list[dict]:
+def sample(model_dir: str, seeds: int):
+    """(N, frames, fps) for every prompt and seed: the world model's, or the world's renders."""
+    if model_dir == "render":
+        for n, kind, seed in itertools.product(WORDS, KINDS, range(seeds)):
+            clip = render_clip(parse_prompt(prompt(n, *kind), width=64, height=64, fps=16, duration=4.0,
+                                            seed=seed), with_audio=False)
+            yield n, clip.frames, clip.fps
+        return
     world = load_world_model(model_dir)
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n, kind, seed in itertools.product(WORDS, KINDS, range(seeds)):
             made = generate(world, prompt(n, *kind), Path(tmp) / "clip.mp4", sound=None, seed=seed)
-            counts = np.array(analyze(made.frames, made.fps).counts())
-            rows.append({"n": n, "first": int(counts[0]), "right": counts == n, "fps": made.fps})
+            yield n, made.frames, made.fps
+
+
+def measure(model_dir: str, seeds: int) -> list[dict]:
+    rows = []
+    for n, frames, fps in sample(model_dir, seeds):
+        analysis = analyze(frames, fps)
+        counts = np.array(analysis.counts())
+        last = analysis.num_frames - 1
+        pops = sum((t.first_frame > 0) + (t.last_frame < last) for t in analysis.tracks)
+        rows.append({"n": n, "first": int(counts[0]), "right": counts == n, "fps": int(fps),
+                     "changes": int(np.count_nonzero(np.diff(counts))), "pops": int(pops),
+                     "seconds": analysis.num_frames / fps})
     return rows
 
 
@@ -57,6 +78,9 @@ def report(name: str, rows: list[dict], seconds: float) -> None:
     print(f"\n{name} ({len(rows)} videos, {seconds:.0f} s)")
     print(f"first frame with the prompt's count: {first:.3f}; frames with it: {frames.mean():.3f} "
           f"(seconds 1-{len(per_second)}: {', '.join(f'{v:.2f}' for v in per_second)})")
+    seconds = sum(r["seconds"] for r in rows)
+    print(f"popping: the count changes {sum(r['changes'] for r in rows) / seconds:.2f} times a second; "
+          f"objects appear or vanish mid-video {sum(r['pops'] for r in rows) / seconds:.2f} times a second")
     top = max(8, max(r["first"] for r in rows))
     print("| N | mean first count | " + " | ".join(str(c) for c in range(top + 1)) + " |")
     print("|---|---|" + "---|" * (top + 1))
@@ -69,7 +93,8 @@ def report(name: str, rows: list[dict], seconds: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", nargs="+", default=["src/minisora/pipeline/weights/default"],
-                        help="model folders (exported weights, or a run folder: its last checkpoint's EMA)")
+                        help="model folders (exported weights, or a run folder: its last checkpoint's EMA), "
+                             "or 'render' for the world's own clips of the same prompts")
     parser.add_argument("--seeds", type=int, default=4, help="generation seeds per prompt")
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args()
