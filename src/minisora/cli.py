@@ -102,7 +102,8 @@ def cmd_world_make(args: argparse.Namespace) -> int:
     from minisora.world.dataset import make_dataset
 
     make_dataset(args.out, n=args.n, seed=args.seed, workers=args.workers, size=args.size,
-                 fps=args.fps, seconds=args.seconds, shard_size=args.shard_size, split=args.split)
+                 fps=args.fps, seconds=args.seconds, shard_size=args.shard_size, split=args.split,
+                 max_objects=args.max_objects)
     return 0
 
 
@@ -294,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     make.add_argument("--seconds", type=float, default=4.0)
     make.add_argument("--shard-size", type=int, default=64)
     make.add_argument("--split", choices=("train", "heldout"), default="train")
+    make.add_argument("--max-objects", type=int, default=4,
+                      help="the most objects in a scene (up to 8; more than 4 lay out best at wide sizes)")
     make.set_defaults(handler=cmd_world_make)
 
     vae = sub.add_parser("train-vae", help="train (or resume) the video autoencoder on world clips")

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from minisora.world.dataset import make_dataset, read_manifest
+from minisora.world.dataset import DatasetConfig, make_dataset, read_manifest, sample_clip_spec
 from minisora.world.torch_dataset import WorldClipDataset
 
 
@@ -67,3 +67,23 @@ def test_a_different_request_in_the_same_folder_is_refused(tmp_path):
     (tmp_path / "other" / "notes.txt").write_text("mine")
     with pytest.raises(ValueError, match="not empty"):
         make_dataset(tmp_path / "other", n=2, progress=False)
+
+
+def test_max_objects_bounds_the_scenes_and_a_data_set_made_before_it_resumes(tmp_path):
+    wide = DatasetConfig(n=60, size=(112, 64), max_objects=6)
+    counts = [len(sample_clip_spec(wide, i).objects) for i in range(60)]
+    assert max(counts) > 4 and max(counts) <= 6
+    assert max(len(sample_clip_spec(DatasetConfig(n=60, size=(112, 64)), i).objects) for i in range(60)) <= 4
+    with pytest.raises(ValueError, match="1 to 8 objects"):
+        make_dataset(tmp_path / "bad", n=2, max_objects=9, progress=False)
+    assert not (tmp_path / "bad").exists()  # refused before anything is written
+
+    root = make_dataset(tmp_path / "data", n=2, shard_size=1, workers=1, seconds=1, progress=False)
+    manifest = json.loads((root / "manifest.json").read_text())
+    del manifest["config"]["max_objects"]  # as written before the option existed
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    shutil.rmtree(root / "shard_00001")
+    make_dataset(root, n=2, shard_size=1, workers=1, seconds=1, progress=False)
+    assert read_manifest(root)["complete"]
+    with pytest.raises(ValueError, match="different data set"):
+        make_dataset(root, n=2, shard_size=1, workers=1, seconds=1, progress=False, max_objects=6)

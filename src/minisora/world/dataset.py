@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from minisora.world.vocabulary import MAX_OBJECTS
+
 MANIFEST = "manifest.json"
 
 
@@ -37,6 +39,7 @@ class DatasetConfig:
     fps: int = 16
     seconds: float = 4.0
     shard_size: int = 64
+    max_objects: int = 4  # the most objects in one scene (the sampler's default; the world allows 8)
 
     @property
     def num_shards(self) -> int:
@@ -52,6 +55,7 @@ def sample_clip_spec(config: DatasetConfig, index: int):
     from minisora.world.sampler import SamplerConfig, sample_scene
 
     sampler = SamplerConfig.for_clip(size=config.size, fps=config.fps, duration=config.seconds)
+    sampler.max_objects = config.max_objects
     return sample_scene(clip_seed(config.seed, index), sampler, split=config.split)
 
 
@@ -95,11 +99,14 @@ def make_dataset(
     shard_size: int = 64,
     split: str = "train",
     progress: bool = True,
+    max_objects: int = 4,
 ) -> Path:
     """Write (or finish writing) a data set of n clips; safe to rerun after an interruption."""
     if n <= 0 or shard_size <= 0:
         raise ValueError(f"--n ({n}) and --shard-size ({shard_size}) must be positive")
-    config = DatasetConfig(n, seed, split, tuple(size) if size else None, fps, seconds, shard_size)
+    if not 1 <= max_objects <= MAX_OBJECTS:
+        raise ValueError(f"--max-objects {max_objects}: a scene holds 1 to {MAX_OBJECTS} objects")
+    config = DatasetConfig(n, seed, split, tuple(size) if size else None, fps, seconds, shard_size, max_objects)
     root = _prepare_root(Path(out), config)
     todo = [s for s in range(config.num_shards) if not (root / f"shard_{s:05d}").exists()]
     workers = workers or os.cpu_count() or 1
@@ -125,6 +132,7 @@ def _prepare_root(root: Path, config: DatasetConfig) -> Path:
     if manifest.exists():
         old = json.loads(manifest.read_text())["config"]
         old["size"] = tuple(old["size"]) if old["size"] else None
+        old.setdefault("max_objects", 4)  # data sets made before the option
         if old != asdict(config) | {"size": config.size}:
             raise ValueError(
                 f"{root} already holds a different data set ({old}); choose another --out or the same options"
