@@ -5,7 +5,8 @@ or when objects fade and come back as new tracks (popping, which also costs the 
 claims); this measures both directly, cheaply enough to compare checkpoints (a run is chosen by
 it and the claims, not by its loss). Prompts "N COLOUR SHAPES bounce" for N = 1..5 and three
 colour/shape pairs, each sampled with the same seeds by every model (4 s, 64x64, the default
-sampling, no sound); the benchmark's analyzer counts the objects in every frame.
+sampling, no sound); the benchmark's analyzer counts the objects in every frame. `--wide` adds
+N = 5, 6 at 112x64, the size at which the benchmark asks for five and six.
 
     python bench/world_counts.py --model src/minisora/pipeline/weights/default runs/world-g9 \
         --seeds 4 --threads 2
@@ -33,7 +34,8 @@ from minisora.pipeline import generate, load_world_model
 from minisora.world.clip import render_clip
 from minisora.world.prompt import parse_prompt
 
-WORDS = {1: "a", 2: "two", 3: "three", 4: "four", 5: "five"}
+WORDS = {1: "a", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+SQUARE, WIDE = (1, 2, 3, 4, 5), (5, 6)  # N at 64x64, and at 112x64 (the benchmark's wide counting size)
 KINDS = (("red", "ball", "balls"), ("blue", "square", "squares"), ("green", "triangle", "triangles"))
 
 
@@ -41,24 +43,25 @@ def prompt(n: int, colour: str, single: str, plural: str) -> str:
     return f"{WORDS[n]} {colour} {single if n == 1 else plural} bounce"
 
 
-def sample(model_dir: str, seeds: int):
+def sample(model_dir: str, seeds: int, counts: tuple[int, ...], size: tuple[int, int]):
     """(N, frames, fps) for every prompt and seed: the world model's, or the world's renders."""
     if model_dir == "render":
-        for n, kind, seed in itertools.product(WORDS, KINDS, range(seeds)):
-            clip = render_clip(parse_prompt(prompt(n, *kind), width=64, height=64, fps=16, duration=4.0,
-                                            seed=seed), with_audio=False)
+        for n, kind, seed in itertools.product(counts, KINDS, range(seeds)):
+            clip = render_clip(parse_prompt(prompt(n, *kind), width=size[0], height=size[1], fps=16,
+                                            duration=4.0, seed=seed), with_audio=False)
             yield n, clip.frames, clip.fps
         return
     world = load_world_model(model_dir)
     with tempfile.TemporaryDirectory() as tmp:
-        for n, kind, seed in itertools.product(WORDS, KINDS, range(seeds)):
-            made = generate(world, prompt(n, *kind), Path(tmp) / "clip.mp4", sound=None, seed=seed)
+        for n, kind, seed in itertools.product(counts, KINDS, range(seeds)):
+            made = generate(world, prompt(n, *kind), Path(tmp) / "clip.mp4", sound=None, seed=seed,
+                            size=size)
             yield n, made.frames, made.fps
 
 
-def measure(model_dir: str, seeds: int) -> list[dict]:
+def measure(model_dir: str, seeds: int, counts: tuple[int, ...], size: tuple[int, int]) -> list[dict]:
     rows = []
-    for n, frames, fps in sample(model_dir, seeds):
+    for n, frames, fps in sample(model_dir, seeds, counts, size):
         analysis = analyze(frames, fps)
         counts = np.array(analysis.counts())
         last = analysis.num_frames - 1
@@ -84,7 +87,7 @@ def report(name: str, rows: list[dict], seconds: float) -> None:
     top = max(8, max(r["first"] for r in rows))
     print("| N | mean first count | " + " | ".join(str(c) for c in range(top + 1)) + " |")
     print("|---|---|" + "---|" * (top + 1))
-    for n in WORDS:
+    for n in sorted({r["n"] for r in rows}):
         firsts = [r["first"] for r in rows if r["n"] == n]
         table = np.bincount(firsts, minlength=top + 1)
         print(f"| {n} | {np.mean(firsts):.2f} | " + " | ".join(str(v) for v in table) + " |")
@@ -96,14 +99,19 @@ def main() -> None:
                         help="model folders (exported weights, or a run folder: its last checkpoint's EMA), "
                              "or 'render' for the world's own clips of the same prompts")
     parser.add_argument("--seeds", type=int, default=4, help="generation seeds per prompt")
+    parser.add_argument("--wide", action="store_true", help="also N = 5, 6 at 112x64")
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     for model_dir in args.model:
         start = time.perf_counter()
-        rows = measure(model_dir, args.seeds)
+        rows = measure(model_dir, args.seeds, SQUARE, (64, 64))
         report(model_dir, rows, time.perf_counter() - start)
+        if args.wide:
+            start = time.perf_counter()
+            rows = measure(model_dir, args.seeds, WIDE, (112, 64))
+            report(f"{model_dir}, 112x64", rows, time.perf_counter() - start)
 
 
 if __name__ == "__main__":
