@@ -63,11 +63,11 @@ def measure(model_dir: str, seeds: int, counts: tuple[int, ...], size: tuple[int
     rows = []
     for n, frames, fps in sample(model_dir, seeds, counts, size):
         analysis = analyze(frames, fps)
-        counts = np.array(analysis.counts())
+        found = np.array(analysis.counts())
         last = analysis.num_frames - 1
         pops = sum((t.first_frame > 0) + (t.last_frame < last) for t in analysis.tracks)
-        rows.append({"n": n, "first": int(counts[0]), "right": counts == n, "fps": int(fps),
-                     "changes": int(np.count_nonzero(np.diff(counts))), "pops": int(pops),
+        rows.append({"n": n, "first": int(found[0]), "right": found == n, "fps": int(fps),
+                     "changes": int(np.count_nonzero(np.diff(found))), "pops": int(pops),
                      "seconds": analysis.num_frames / fps})
     return rows
 
