@@ -45,18 +45,18 @@ def prompt(n: int, colour: str, single: str, plural: str) -> str:
 
 def sample(model_dir: str, seeds: int, counts: tuple[int, ...], size: tuple[int, int]):
     """(N, frames, fps) for every prompt and seed: the world model's, or the world's renders."""
-    if model_dir == "render":
-        for n, kind, seed in itertools.product(counts, KINDS, range(seeds)):
-            clip = render_clip(parse_prompt(prompt(n, *kind), width=size[0], height=size[1], fps=16,
-                                            duration=4.0, seed=seed), with_audio=False)
-            yield n, clip.frames, clip.fps
-        return
-    world = load_world_model(model_dir)
+    world = None if model_dir == "render" else load_world_model(model_dir)
     with tempfile.TemporaryDirectory() as tmp:
         for n, kind, seed in itertools.product(counts, KINDS, range(seeds)):
-            made = generate(world, prompt(n, *kind), Path(tmp) / "clip.mp4", sound=None, seed=seed,
-                            size=size)
-            yield n, made.frames, made.fps
+            if world is None:
+                spec = parse_prompt(prompt(n, *kind), width=size[0], height=size[1], fps=16, duration=4.0,
+                                    seed=seed)
+                clip = render_clip(spec, with_audio=False)
+                yield n, clip.frames, clip.fps
+            else:
+                made = generate(world, prompt(n, *kind), Path(tmp) / "clip.mp4", sound=None, seed=seed,
+                                size=size)
+                yield n, made.frames, made.fps
 
 
 def measure(model_dir: str, seeds: int, counts: tuple[int, ...], size: tuple[int, int]) -> list[dict]:

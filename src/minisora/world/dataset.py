@@ -99,7 +99,7 @@ def make_dataset(
     shard_size: int = 64,
     split: str = "train",
     progress: bool = True,
-    max_objects: int = 4,
+    max_objects: int = DatasetConfig.max_objects,
 ) -> Path:
     """Write (or finish writing) a data set of n clips; safe to rerun after an interruption."""
     if n <= 0 or shard_size <= 0:
@@ -132,7 +132,7 @@ def _prepare_root(root: Path, config: DatasetConfig) -> Path:
     if manifest.exists():
         old = json.loads(manifest.read_text())["config"]
         old["size"] = tuple(old["size"]) if old["size"] else None
-        old.setdefault("max_objects", 4)  # data sets made before the option
+        old.setdefault("max_objects", 4)  # data sets made before the option held at most 4, whatever the default
         if old != asdict(config) | {"size": config.size}:
             raise ValueError(
                 f"{root} already holds a different data set ({old}); choose another --out or the same options"
