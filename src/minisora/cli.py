@@ -146,6 +146,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from minisora.eval.benchmark import renders
     from minisora.eval.run import evaluate_file, evaluate_suites
 
+    if args.compare:
+        from minisora.eval.report import compare_table
+
+        if args.video is not None:
+            raise CommandError("--compare reads finished benchmark runs; it scores no video")
+        try:
+            print(compare_table([[Path(f) for f in column.split(",") if f] for column in args.compare]))
+        except (FileNotFoundError, ValueError) as exc:
+            raise CommandError(str(exc)) from None
+        return 0
     sampling = {k: v for k, v in (("steps", args.steps), ("cfg", args.cfg), ("shift", args.shift),
                                   ("guidance_interval", args.guidance_interval),
                                   ("context_guidance", False if args.no_context_guidance else None),
@@ -487,6 +497,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="long videos: every chunk gets the first 4 s caption")
     ev.add_argument("--shift", type=float, default=None,
                     help="sampling time shift (default: generate's, the training shift)")
+    ev.add_argument("--compare", nargs="+", default=None, metavar="RUN[,RUN]",
+                    help="print finished runs side by side (their --out folders; a comma joins one model's "
+                         "seeds into one column) and exit")
     ev.set_defaults(handler=cmd_eval)
     return parser
 

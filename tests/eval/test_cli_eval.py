@@ -84,3 +84,28 @@ def test_first_seed_runs_the_later_seed_indices(tmp_path):
     assert {c["prompt"]: c["seed"] for c in result["cases"]} == expected
     assert all(c["video"].endswith("_s1.mp4") for c in result["cases"])
     assert main(["eval", "--model", "render", "--suite", "occlusion", "--first-seed", "-1", "--out", str(out)]) == 2
+
+
+def test_compare_prints_runs_side_by_side_and_refuses_what_is_not_a_run(tmp_path, capsys):
+    runs = [tmp_path / "seed0", tmp_path / "seed1"]
+    for first_seed, out in enumerate(runs):
+        assert main(["eval", "--model", "render", "--suite", "collision", "--seeds", "1",
+                     "--first-seed", str(first_seed), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["eval", "--compare", f"{runs[0]},{runs[1]}", str(runs[0])]) == 0
+    table = capsys.readouterr().out.splitlines()
+    claims = json.loads((runs[0] / "result.json").read_text())["summary"]["by_kind"]["collision"]["claims"]
+    collision = next(line for line in table if line.startswith("| collision |"))
+    # every render claim holds: each seed's claims, their sum over both, and the one-seed column
+    assert collision == f"| collision | {claims} + {claims} = {2 * claims} / {2 * claims} | {claims} / {claims} |"
+    assert table[0] == "| | `render` | `render` |"
+    frechet = next(line for line in table if line.startswith("| Fréchet"))
+    both, one = frechet.split("|")[2:4]  # each seed's distance with its render-vs-render floor
+    assert both.count(" / ") == 1 and both.count("(") == 2 and one.count("(") == 1
+    # a folder without a benchmark result, and a one-video score, are clear errors
+    assert main(["eval", "--compare", str(tmp_path / "nothing")]) == 2
+    assert "no benchmark result here" in capsys.readouterr().err
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "result.json").write_text(json.dumps({"prompt": "two blue squares", "claims": []}))
+    assert main(["eval", "--compare", str(tmp_path / "one")]) == 2
+    assert "not a benchmark run" in capsys.readouterr().err

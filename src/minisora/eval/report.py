@@ -179,3 +179,57 @@ def write_png(path: Path, image: np.ndarray) -> Path:
     with atomic_path(path, suffix=".png") as tmp:
         Path(tmp).write_bytes(data)
     return Path(path)
+
+
+def compare_table(columns: list[list[Path]]) -> str:
+    """A Markdown table of benchmark runs side by side: claims passed per kind, the Fréchet
+    distance (with its render floor) and flicker. Each column is one or more eval folders (one
+    per seed, e.g. two processes with --first-seed 0 and 1): its cells give each folder's figure
+    and, with several, their sum ("17 + 26 = 43 / 206")."""
+    runs = [[_read_result(folder) for folder in column] for column in columns]
+    kinds = [k for k in KINDS if any(k in r["summary"]["by_kind"] for column in runs for r in column)]
+
+    def passed(result: dict, kind: str | None) -> tuple[int, int]:
+        rows = result["summary"]["by_kind"].values() if kind is None else [result["summary"]["by_kind"].get(kind)]
+        rows = [r for r in rows if r is not None]
+        return sum(round(r["pass_rate"] * r["claims"]) for r in rows), sum(r["claims"] for r in rows)
+
+    def claims_cell(column: list[dict], kind: str | None) -> str:
+        counts = [passed(r, kind) for r in column]
+        total, claims = sum(p for p, _ in counts), sum(c for _, c in counts)
+        if claims == 0:
+            return "-"
+        parts = " + ".join(str(p) for p, _ in counts)
+        return f"{parts} = {total} / {claims}" if len(counts) > 1 else f"{total} / {claims}"
+
+    def figure_cell(column: list[dict], key: str, floor: str | None = None) -> str:
+        values = []
+        for result in column:
+            d = result.get("distribution", {})
+            if key not in d:
+                values.append("-")
+            else:
+                values.append(f"{d[key]:.3g}" + (f" ({d[floor]:.3g})" if floor and floor in d else ""))
+        return " / ".join(values)
+
+    names = [" + ".join(dict.fromkeys(r.get("model", "?") for r in column)) for column in runs]
+    lines = ["| | " + " | ".join(f"`{n}`" for n in names) + " |", "|---|" + "---|" * len(runs)]
+    lines += [f"| {k} | " + " | ".join(claims_cell(c, k) for c in runs) + " |" for k in kinds]
+    lines.append("| **all** | " + " | ".join(f"**{claims_cell(c, None)}**" for c in runs) + " |")
+    lines.append("| Fréchet distance (floor) | "
+                 + " | ".join(figure_cell(c, "frechet_distance", "frechet_floor_render_vs_render") for c in runs) + " |")
+    lines.append("| flicker | " + " | ".join(figure_cell(c, "flicker") for c in runs) + " |")
+    return "\n".join(lines)
+
+
+def _read_result(folder: Path) -> dict:
+    path = Path(folder)
+    path = path / "result.json" if path.is_dir() else path
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no benchmark result here; give the --out folder of a "
+                                "`minisora eval --model ...` run (it holds result.json)")
+    result = json.loads(path.read_text())
+    if "summary" not in result:
+        raise ValueError(f"{path} is the result of scoring one video, not a benchmark run; --compare "
+                         "takes the folders of `minisora eval --model ...` runs")
+    return result
