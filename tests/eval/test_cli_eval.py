@@ -109,3 +109,5 @@ def test_compare_prints_runs_side_by_side_and_refuses_what_is_not_a_run(tmp_path
     (tmp_path / "one" / "result.json").write_text(json.dumps({"prompt": "two blue squares", "claims": []}))
     assert main(["eval", "--compare", str(tmp_path / "one")]) == 2
     assert "not a benchmark run" in capsys.readouterr().err
+    assert main(["eval", "--compare", ","]) == 2
+    assert "at least one eval folder" in capsys.readouterr().err

@@ -186,6 +186,8 @@ def compare_table(columns: list[list[Path]]) -> str:
     distance (with its render floor) and flicker. Each column is one or more eval folders (one
     per seed, e.g. two processes with --first-seed 0 and 1): its cells give each folder's figure
     and, with several, their sum ("17 + 26 = 43 / 206")."""
+    if not columns or not all(columns):
+        raise ValueError("--compare needs at least one eval folder in every column (RUN or RUN,RUN)")
     runs = [[_read_result(folder) for folder in column] for column in columns]
     kinds = [k for k in KINDS if any(k in r["summary"]["by_kind"] for column in runs for r in column)]
 
@@ -202,15 +204,13 @@ def compare_table(columns: list[list[Path]]) -> str:
         parts = " + ".join(str(p) for p, _ in counts)
         return f"{parts} = {total} / {claims}" if len(counts) > 1 else f"{total} / {claims}"
 
+    def figure(d: dict, key: str, floor: str | None) -> str:
+        if key not in d:
+            return "-"
+        return f"{d[key]:.3g}" + (f" ({d[floor]:.3g})" if floor in d else "")
+
     def figure_cell(column: list[dict], key: str, floor: str | None = None) -> str:
-        values = []
-        for result in column:
-            d = result.get("distribution", {})
-            if key not in d:
-                values.append("-")
-            else:
-                values.append(f"{d[key]:.3g}" + (f" ({d[floor]:.3g})" if floor and floor in d else ""))
-        return " / ".join(values)
+        return " / ".join(figure(r.get("distribution", {}), key, floor) for r in column)
 
     names = [" + ".join(dict.fromkeys(r.get("model", "?") for r in column)) for column in runs]
     lines = ["| | " + " | ".join(f"`{n}`" for n in names) + " |", "|---|" + "---|" * len(runs)]
