@@ -356,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--depth", type=int, default=None,
                     help="blocks (default: the preset's), at the preset's width; with --init-from a "
                          "shallower model grows, its blocks spread out and the new ones starting as identities")
+    tr.add_argument("--count-classes", type=int, default=None,
+                    help="give the model an object-count embedding of N classes (0 unknown, 1 to N-1 objects; "
+                         "e.g. 9), read from each detailed caption; added at zero to --init-from weights")
     tr.add_argument("--steps", type=int, default=None, help="train up to this step (0: only encode)")
     tr.add_argument("--lr", type=float, default=None)
     tr.add_argument("--warmup", type=int, default=None)

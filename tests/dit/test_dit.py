@@ -165,3 +165,24 @@ def test_every_preset_runs_forward_and_backward(preset):
     assert v.shape == x.shape and torch.equal(v, torch.zeros_like(v))  # adaLN-Zero start
     v.float().sub(x).pow(2).mean().backward()
     assert model.final.linear.weight.grad.abs().sum() > 0
+
+
+def test_count_embedding_starts_silent_then_tells_counts_apart():
+    x, t, text, mask = tiny_inputs()
+    plain = trained_like(DiT(dit_config("tiny")))
+    counted = DiT(dit_config("tiny", count_classes=4))
+    state = {**counted.state_dict(), **plain.state_dict()}  # the plain model's weights, the count at zero
+    counted.load_state_dict(state)
+    with torch.no_grad():
+        reference = plain(x, t, text, mask)
+        for count in (None, torch.tensor([0, 2]), torch.tensor([3, 9])):
+            torch.testing.assert_close(counted(x, t, text, mask, count=count), reference)
+        counted.count_embed.weight.normal_(0, 0.5)
+        two, three, many = (counted(x, t, text, mask, count=torch.tensor([n, n])) for n in (2, 3, 7))
+        assert not torch.allclose(two, three)
+        torch.testing.assert_close(counted(x, t, text, mask, count=torch.tensor([3, 3])), many)  # 3+ is the last
+        torch.testing.assert_close(counted(x, t, text, mask), counted(x, t, text, mask, count=torch.zeros(2)))
+    with pytest.raises(ValueError, match="count of shape"):
+        counted(x, t, text, mask, count=torch.tensor([1]))
+    with pytest.raises(ValueError, match="count_classes"):
+        dit_config("tiny", count_classes=1)

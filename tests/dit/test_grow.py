@@ -40,3 +40,18 @@ def test_only_the_depth_may_grow():
     assert wider.width != small.config.width and not can_grow(small.config, wider)
     with pytest.raises(ValueError, match="cannot grow"):
         grown_state(small, wider)
+
+
+def test_a_count_embedding_is_added_at_zero_and_not_taken_away():
+    torch.manual_seed(0)
+    small = DiT(dit_config("tiny"))
+    for p in small.parameters():
+        p.data.normal_(0, 0.2)
+    config = replace(small.config, depth=3, count_classes=5)
+    assert can_grow(small.config, config) and not can_grow(config, small.config)
+    assert not can_grow(replace(small.config, count_classes=3), config)  # classes are not re-cut
+    grown = DiT(config)
+    grown.load_state_dict(grown_state(small, config))
+    x, t = torch.randn(2, 4, 3, 4, 4), torch.rand(2, 3)
+    text, mask = torch.randn(2, 5, small.config.text_dim), torch.ones(2, 5, dtype=torch.bool)
+    torch.testing.assert_close(grown(x, t, text, mask, count=torch.tensor([2, 4])), small(x, t, text, mask))

@@ -143,6 +143,22 @@ def test_guided_denoiser_batches_cond_and_uncond():
     assert math.isclose(float(guided_denoiser(model, text, mask, null, null_mask, 1.0)(x, t)[0]), 9.0)
 
 
+def test_guided_denoiser_gives_the_count_to_the_conditional_branch_only():
+    seen = []
+
+    def model(x, t, text, mask, count=None):
+        seen.append(count)
+        return x * (1 + count.float())[:, None, None, None, None]
+
+    x, t = torch.ones(1, 1, 1, 1, 1), torch.zeros(1, 1)
+    text, mask = torch.ones(1, 3, 1), torch.ones(1, 3, dtype=torch.bool)
+    null, null_mask = torch.ones(1, 2, 1), torch.ones(1, 2, dtype=torch.bool)
+    v = guided_denoiser(model, text, mask, null, null_mask, 2.0, count=torch.tensor([3]))(x, t)
+    assert seen[-1].tolist() == [3, 0]  # unconditional: 0, "unknown", as with a dropped caption
+    assert float(v) == 1 + 2.0 * (4 - 1)
+    assert float(guided_denoiser(model, text, mask, null, null_mask, 1.0, count=torch.tensor([5]))(x, t)) == 6
+
+
 def test_guidance_interval_guides_only_inside_it():
     """Outside [lo, hi] a step is the conditional model alone (one call of batch B)."""
     calls = []

@@ -17,10 +17,10 @@ FAST = {"steps": 2, "cfg": 2.0, "chunk_latents": 5, "context_latents": 1, "size"
         "keep_latents": True}
 
 
-def make_model_folder(run: Path) -> Path:
+def make_model_folder(run: Path, count_classes: int = 0) -> Path:
     """runs/tiny/step_0000001/ (config.json, model/ema.safetensors, optimizer.pt, state.json) + runs/tiny/vae/."""
     torch.manual_seed(0)
-    config = dit_config("tiny", text_dim=384)
+    config = dit_config("tiny", text_dim=384, count_classes=count_classes)
     dit = DiT(config)
     with torch.no_grad():  # adaLN-Zero starts as the identity (v = 0): randomise every weight instead
         for p in dit.parameters():

@@ -104,6 +104,19 @@ def test_refine_prompt_expands_in_caption_style():
     assert refine_prompt("three red balls bounce to the right", seed=3).caption == refined.caption
 
 
+def test_caption_count_reads_every_object_a_caption_names():
+    from minisora.text.refine import caption_count, refine_prompt
+
+    assert caption_count("two red balls bounce") == 2
+    assert caption_count("On a grey background: Three medium cyan wood squares bounce. Another medium cyan "
+                         "wood square bounces. A small red ball rolls to the left.") == 5
+    assert caption_count("red balls bounce") == 0  # a plural without a number: unknown
+    assert caption_count("") == 0 and caption_count("a flurble glorps") == 0  # nothing / unknown words
+    for prompt, seed in [("four balls", 0), ("a ball and two squares", 3), ("three triangles fall", 1)]:
+        refined = refine_prompt(prompt, seed=seed)  # the refined caption names every object of its scene
+        assert caption_count(refined.caption) == len(refined.spec.objects)
+
+
 def test_refine_command_shows_the_refined_prompt():
     import subprocess
     import sys

@@ -11,10 +11,10 @@ from minisora.train.shards import LatentClip, write_latents
 TEXT_DIM = 32  # the "tiny" DiT preset's text width
 
 
-def make_latents(folder, n=6, channels=4, frames=5, sizes=((4, 4), (4, 6)), seed=0, flat=False):
+def make_latents(folder, n=6, channels=4, frames=5, sizes=((4, 4), (4, 6)), seed=0, flat=False, captions=None):
     """Random latents; with flat=True each clip is one colour per channel (easy to learn)."""
     g = torch.Generator().manual_seed(seed)
-    captions = [f"caption {i}" for i in range(n)]
+    captions = captions or [f"caption {i}" for i in range(n)]
     cache = EmbeddingCache()
     for i, caption in enumerate(["", *captions, *(f"prompt {i}" for i in range(n))]):
         cache.entries[caption] = torch.randn(2 + i % 4, TEXT_DIM, generator=g).half()

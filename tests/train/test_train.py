@@ -183,6 +183,33 @@ def test_a_new_run_grows_a_shallower_model_without_changing_its_function(tiny_la
         tiny_config(tiny_latents, tmp_path / "d", depth=-1).validate()
 
 
+def test_a_count_embedding_reads_the_detailed_captions_and_joins_a_trained_model(tmp_path, latents_factory):
+    captions = ["Two red balls bounce.", "A blue square slides. Another blue square rests.", "Red balls fall.",
+                "Three green triangles fall.", "caption 4", "A small red ball rolls."]
+    latents = latents_factory(tmp_path / "latents", captions=captions)
+    config = tiny_config(latents, tmp_path / "a", steps=3, count_classes=4)
+    sampler = BucketSampler(*load_latents(latents)[:2], config, (1, 2, 2))
+    expected = {c: n for c, n in zip(captions, [2, 2, 0, 3, 0, 1])}  # unknown words, plurals: 0
+    seen = set()
+    for step in range(30):
+        batch = sampler.batch(step)
+        assert batch.count.shape == (batch.bucket.batch,) and batch.count.dtype == torch.long
+        seen.update(batch.count.tolist())
+    assert [sampler._count(i) for i in range(6)] == [expected[c] for c in captions]
+    assert seen == {0, 1, 2, 3}  # short prompts and dropped captions give 0, detailed ones their count
+    plain = Trainer(tiny_config(latents, tmp_path / "plain", steps=3))
+    plain.run()
+    shipped = export_weights(list_checkpoints(tmp_path / "plain")[-1], tmp_path / "shipped")
+    counted = Trainer(tiny_config(latents, tmp_path / "b", steps=4, count_classes=4, init_from=str(shipped)))
+    batch = counted.sampler.batch(0)
+    with torch.no_grad():  # the count joins at zero: the same function as before
+        torch.testing.assert_close(counted.model(batch.latents, batch.t, batch.text, batch.text_mask, count=batch.count),
+                                   load_dit(shipped)(batch.latents, batch.t, batch.text, batch.text_mask))
+    counted.run()
+    assert counted.model.count_embed.weight.abs().sum() > 0  # and training moves it
+    assert load_dit(list_checkpoints(tmp_path / "b")[-1]).config.count_classes == 4
+
+
 def test_loss_falls_on_a_tiny_set(tmp_path, latents_factory):
     latents = latents_factory(tmp_path / "flat", flat=True)
     records = Trainer(tiny_config(latents, tmp_path / "run", steps=30, checkpoint_every=1000, lr=3e-3,

@@ -26,6 +26,8 @@ class DiTConfig:
     rope_theta: float = 10000.0
     rope_split: tuple[int, int, int] = (0, 0, 0)  # head-dim channels for (t, h, w); 0s: derived
     freq_dim: int = 256  # sinusoidal timestep features before the MLP
+    count_classes: int = 0  # >0: an object-count embedding in the modulation (0 = unknown, 1.. = n objects,
+    # the last class = that many or more); 0: none
 
     def __post_init__(self) -> None:
         self.patch = tuple(self.patch)
@@ -58,6 +60,9 @@ class DiTConfig:
         if sum(self.rope_split) != self.head_dim or any(s % 2 for s in self.rope_split):
             raise ValueError(f"rope_split {self.rope_split} must be three even numbers summing to "
                              f"head_dim {self.head_dim}")
+        if self.count_classes < 0 or self.count_classes == 1:
+            raise ValueError(f"count_classes {self.count_classes}: 0 for no count embedding, or at least 2 "
+                             "(class 0 is 'unknown', class n is n objects)")
         return self
 
     def to_dict(self) -> dict[str, Any]:

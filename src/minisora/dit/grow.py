@@ -5,6 +5,7 @@ zero), so a deeper model can start from a shallower one's function exactly: its 
 their weights and order, spread out over the new depth, and the blocks between them start as
 identities that training then fills in (as in progressive stacking, but function-preserving).
 Everything outside the blocks (patch and timestep embedding, text pooling, final layer) is copied.
+An object-count embedding (`count_classes`) can be added the same way: it starts at zero.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ from minisora.dit.model import DiT
 
 
 def can_grow(small: DiTConfig, large: DiTConfig) -> bool:
-    """Whether `large` is `small` with more blocks and nothing else changed."""
-    return large.depth >= small.depth and replace(large, depth=small.depth) == small
+    """Whether `large` is `small` with more blocks, and perhaps a count embedding `small` lacks,
+    and nothing else changed."""
+    counts = large.count_classes == small.count_classes or small.count_classes == 0
+    return (large.depth >= small.depth and counts
+            and replace(large, depth=small.depth, count_classes=small.count_classes) == small)
 
 
 def kept_positions(depth: int, new_depth: int) -> list[int]:
@@ -32,7 +36,7 @@ def grown_state(small: DiT, large: DiTConfig) -> dict[str, torch.Tensor]:
     """A state dict of a DiT(`large`) computing what `small` computes (float32)."""
     if not can_grow(small.config, large):
         raise ValueError(f"cannot grow {small.config} into {large}: only the depth may differ, and only "
-                         "upwards")
+                         "upwards, and a count embedding be added")
     grown = DiT(large)  # new blocks come out of reset_parameters as identities
     state = {k: v.detach().float().clone() for k, v in grown.state_dict().items()}
     positions = kept_positions(small.config.depth, large.depth)  # the identity when the depth is the same

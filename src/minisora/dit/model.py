@@ -1,7 +1,7 @@
 """The diffusion transformer: a pure function v = f(x_t, t, text) over spacetime patches.
 
     latent (B, C, T', H', W') --patchify (pt, ph, pw)--> tokens (B, N, D), N = T'/pt * H'/ph * W'/pw
-    per-frame t (B, T') --sinusoid + MLP--> c (B, T'/pt, D) (+ pooled text)
+    per-frame t (B, T') --sinusoid + MLP--> c (B, T'/pt, D) (+ pooled text, + object count if configured)
     tokens --[adaLN-Zero self-attn (3D RoPE) -> cross-attn to text -> MLP] x depth--> final adaLN
     --> unpatchify --> velocity (B, C, T', H', W')
 
@@ -46,6 +46,9 @@ class DiT(nn.Module):
         self.patch_embed = nn.Linear(config.patch_dim, width)
         self.t_embed = TimestepEmbedder(width, config.freq_dim)
         self.text_pool = nn.Linear(config.text_dim, width)
+        # the object count the refined caption names, as a class (0: unknown); zero-initialised so
+        # that adding it to a trained model changes nothing until training uses it
+        self.count_embed = nn.Embedding(config.count_classes, width) if config.count_classes else None
         self.blocks = nn.ModuleList(
             DiTBlock(width, config.heads, config.text_dim, config.mlp_ratio) for _ in range(config.depth)
         )
@@ -64,6 +67,8 @@ class DiT(nn.Module):
             for layer in (block.modulation[-1], block.cross.out):
                 nn.init.zeros_(layer.weight)
                 nn.init.zeros_(layer.bias)
+        if self.count_embed is not None:
+            nn.init.zeros_(self.count_embed.weight)
         for layer in (self.final.modulation[-1], self.final.linear):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
@@ -92,9 +97,11 @@ class DiT(nn.Module):
         return t
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor,
-                frame_offset: int = 0) -> torch.Tensor:
+                frame_offset: int = 0, count: torch.Tensor | None = None) -> torch.Tensor:
         """Velocity v (B, C, T', H', W') for latents x_t (B, C, T', H', W') at per-frame times t
-        (B, T') or (B,), text tokens (B, L, text_dim) with their bool mask (B, L)."""
+        (B, T') or (B,), text tokens (B, L, text_dim) with their bool mask (B, L), and (with
+        `count_classes`) the number of objects (B,) int, 0 = unknown (None: all unknown; counts
+        past the last class take the last class)."""
         cfg = self.config
         t = self.check_inputs(x, t, text, text_mask)
         grid = tuple(s // p for s, p in zip(x.shape[2:], cfg.patch))
@@ -108,6 +115,13 @@ class DiT(nn.Module):
         weights = text_mask.to(text.dtype)[..., None]
         pooled = (text * weights).sum(1) / weights.sum(1)  # (B, text_dim)
         c = self.t_embed(t_groups) + self.text_pool(pooled)[:, None]  # (B, T'/pt, D)
+        if self.count_embed is not None:
+            if count is None:
+                count = torch.zeros(x.shape[0], dtype=torch.long)
+            if count.shape != (x.shape[0],):
+                raise ValueError(f"count of shape {tuple(count.shape)}: expected (B,) = ({x.shape[0]},)")
+            classes = count.long().clamp(0, cfg.count_classes - 1).to(x.device)
+            c = c + self.count_embed(classes).to(c.dtype)[:, None]
         for block in self.blocks:
             h = block(h, c, grid, cos, sin, text, text_mask)
         out = self.final(h, c, grid[0])  # (B, N, patch_dim)

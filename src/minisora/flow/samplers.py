@@ -71,10 +71,12 @@ def _with_context_noise(denoiser: Denoiser, x_start: torch.Tensor, cond_mask: to
 def guided_denoiser(model: torch.nn.Module, text: torch.Tensor, text_mask: torch.Tensor,
                     null_text: torch.Tensor, null_mask: torch.Tensor, scale: float,
                     interval: tuple[float, float] = (0.0, 1.0), made: torch.Tensor | None = None,
-                    given_noise: torch.Tensor | None = None) -> Denoiser:
+                    given_noise: torch.Tensor | None = None, count: torch.Tensor | None = None) -> Denoiser:
     """v(x, t) with classifier-free guidance: one batched call over [cond; uncond] (batch 2B).
 
     text (B, L, D) / text_mask (B, L); null_text (1 or B, L0, D) / null_mask: the empty caption.
+    count (B,) int: the objects the caption names, for a model with a count embedding (None: the
+    model is called without one); the unconditional branch gets 0, "unknown", as in training.
     Context guidance: with `given_noise` (shaped like x) and `made`, the unconditional branch
     loses the given frames too (the frames not `made` are shown as that noise at t = 1, the
     model's "nothing given"), so guidance pushes toward the caption and the given frames alike
@@ -91,8 +93,10 @@ def guided_denoiser(model: torch.nn.Module, text: torch.Tensor, text_mask: torch
         raise ValueError("context guidance (given_noise) needs `made`: which frames are generated")
     given = None if given_noise is None or bool(made.all()) else ~made  # (T',) frames the uncond branch loses
 
+    counted = {} if count is None else {"count": count}
+
     def conditional(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        return model(x, t, text, text_mask)
+        return model(x, t, text, text_mask, **counted)
 
     if scale == 1.0:
         return conditional
@@ -101,6 +105,7 @@ def guided_denoiser(model: torch.nn.Module, text: torch.Tensor, text_mask: torch
     length = max(text.shape[1], null_text.shape[1])
     texts = torch.cat([_pad(text, length), _pad(null_text, length)])
     masks = torch.cat([_pad(text_mask, length), _pad(null_mask, length)])
+    both = {} if count is None else {"count": torch.cat([count, torch.zeros_like(count)])}
 
     def guided(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         if not lo <= float((t if made is None else t[..., made]).max()) <= hi:
@@ -109,7 +114,7 @@ def guided_denoiser(model: torch.nn.Module, text: torch.Tensor, text_mask: torch
         if given is not None:
             lost = given.to(t.device).expand_as(t)
             x_uncond, t_uncond = torch.where(frame_view(lost), given_noise.to(x), x), torch.where(lost, 1.0, t)
-        v_cond, v_uncond = model(torch.cat([x, x_uncond]), torch.cat([t, t_uncond]), texts, masks).chunk(2)
+        v_cond, v_uncond = model(torch.cat([x, x_uncond]), torch.cat([t, t_uncond]), texts, masks, **both).chunk(2)
         return cfg_velocity(v_cond, v_uncond, scale)
 
     return guided

@@ -77,6 +77,7 @@ class TextCondition:
     mask: torch.Tensor  # (1, L) bool
     null_tokens: torch.Tensor  # (1, L0, D) the negative prompt (or empty caption) for guidance
     null_mask: torch.Tensor  # (1, L0) bool
+    count: torch.Tensor | None = None  # (1,) objects the caption names, for a model with a count embedding
 
 
 @dataclass
@@ -166,7 +167,8 @@ def run_chunk(model: WorldModel, plan: ChunkPlan, inputs: ChunkInputs, text: Tex
     times = plan_times(model, plan, size, steps, strength, shift)
     denoiser = _counted(_autocast(guided_denoiser(model.dit, text.tokens, text.mask, text.null_tokens,
                                                   text.null_mask, cfg, guidance_interval, made=~mask,
-                                                  given_noise=noise if context_guidance else None),
+                                                  given_noise=noise if context_guidance else None,
+                                                  count=text.count),
                                   bf16), on_eval)
     latents = sample(denoiser, x_start, times, cond_latents=cond, cond_mask=mask[None], method=sampler,
                      context_noise=context_noise if inputs.generated_context else 0.0, generator=generator)

@@ -43,7 +43,7 @@ from minisora.pipeline.model import WorldModel, load_world_model
 from minisora.pipeline.modes import Made, Sources, make, new_frames
 from minisora.pipeline.sound import SoundModel, VideoForSound, check_soundtrack
 from minisora.pipeline.timeline import chunk_windows
-from minisora.text.refine import Storyboard
+from minisora.text.refine import Storyboard, caption_count
 
 # (evaluations done, evaluations planned, stage) -> False to cancel
 Progress = Callable[[int, int, str], bool | None]
@@ -258,7 +258,10 @@ def prompt_texts(world: WorldModel, caption: str, negative: str, board: Storyboa
 def encode_prompt(world: WorldModel, caption: str, negative: str) -> TextCondition:
     tokens, mask = world.text.encode([caption])  # (1, L, D), (1, L)
     null_tokens, null_mask = world.text.encode([negative])  # "" is the unconditional caption
-    return TextCondition(tokens, mask, null_tokens, null_mask)
+    count = None
+    if world.dit.config.count_classes:
+        count = torch.tensor([caption_count(caption)], dtype=torch.long)
+    return TextCondition(tokens, mask, null_tokens, null_mask, count)
 
 
 def conform_inputs(raw: _Raw, size: tuple[int, int], model_fps: int, note: Callable[[str], None]) -> Sources:

@@ -69,3 +69,21 @@ def storyboard_prompt(prompt: str, *, seed: int = 0, width: int = 64, height: in
     spec = parse_prompt(prompt, width=width, height=height, fps=fps, duration=duration, seed=seed)
     spec = lengthen(spec, max(length, duration))
     return Storyboard(prompt, spec, simulate(spec))
+
+
+def caption_count(caption: str) -> int:
+    """How many objects `caption` names, as the world's prompt reader reads it ("Two red balls.
+    Another red ball ..." -> 3); 0 when it cannot tell (a plural without a number, words the
+    world does not know, no objects, or no world installed). The DiT's count embedding is
+    conditioned on it: the refined caption names every object, so at generation it is exact."""
+    try:
+        from minisora.world.prompt import PromptError, read_prompt
+    except ImportError:
+        return 0
+    try:
+        groups = read_prompt(caption).groups
+    except PromptError:
+        return 0
+    if any(g.count is None and g.plural for g in groups):
+        return 0
+    return sum(1 if g.count is None else g.count for g in groups)

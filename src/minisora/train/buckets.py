@@ -22,6 +22,7 @@ import torch
 from minisora.flow.timesteps import sample_timesteps, shift_for_tokens
 from minisora.text.cache import EmbeddingCache
 from minisora.text.encoder import NULL_CAPTION
+from minisora.text.refine import caption_count
 from minisora.train.config import TrainConfig
 from minisora.train.masks import sample_condition_masks
 from minisora.train.shards import LatentClip
@@ -47,6 +48,7 @@ class Batch:
     text: torch.Tensor  # (B, L, D)
     text_mask: torch.Tensor  # (B, L) bool
     bucket: Bucket
+    count: torch.Tensor  # (B,) long: objects the caption names, 0 = unknown (short prompts, no caption)
 
 
 def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
@@ -64,6 +66,7 @@ class BucketSampler:
         for i, clip in enumerate(clips):
             self.by_size[tuple(clip.latent.shape[2:])].append(i)
         self.video_buckets, self.image_buckets = self._make_buckets()
+        self._counts: dict[int, int] = {}  # clip -> objects its detailed caption names, read when first drawn
 
     def _make_buckets(self) -> tuple[list[Bucket], list[Bucket]]:
         cfg, videos, images = self.config, [], []
@@ -98,14 +101,25 @@ class BucketSampler:
         bucket = self.pick_bucket(g)
         members = self.by_size[(bucket.height, bucket.width)]
         picks = torch.randint(0, len(members), (bucket.batch,), generator=g)
-        clips = [self.clips[members[int(i)]] for i in picks]
+        indices = [members[int(i)] for i in picks]
+        clips = [self.clips[i] for i in indices]
         latents = torch.stack([c.latent[:, : bucket.frames] for c in clips]).float()  # (B, C, T', H', W')
-        text, text_mask = self.text.get([self._caption(c, g) for c in clips])
+        captions = [self._caption(c, g) for c in clips]
+        text, text_mask = self.text.get(captions)
+        count = torch.tensor([self._count(i) if caption == self.clips[i].captions[0] else 0
+                              for i, caption in zip(indices, captions)], dtype=torch.long)
         shift = shift_for_tokens(bucket.tokens(self.patch), cfg.n_ref_tokens)
         t = sample_timesteps(bucket.batch, bucket.frames, shift, cfg.per_frame_noise, generator=g)
         cond = sample_condition_masks(bucket.batch, bucket.frames, cfg.condition_modes, g)
         noise = torch.randn(latents.shape, generator=g)
-        return Batch(latents, noise, t, cond, text, text_mask, bucket)
+        return Batch(latents, noise, t, cond, text, text_mask, bucket, count)
+
+    def _count(self, index: int) -> int:
+        """Objects the clip's detailed caption names. Short prompts may leave objects out ("a ball
+        bounces" over a ball and a square), so only the detailed caption is counted."""
+        if index not in self._counts:
+            self._counts[index] = caption_count(self.clips[index].captions[0]) if self.config.count_classes else 0
+        return self._counts[index]
 
     def _caption(self, clip: LatentClip, g: torch.Generator) -> str:
         u = float(torch.rand(1, generator=g))

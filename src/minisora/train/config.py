@@ -19,6 +19,8 @@ class TrainConfig:
     preset: str = "world-s"  # a key of dit.config.DIT_PRESETS
     depth: int = 0  # blocks; 0: the preset's. The preset's width is kept, so with --init-from a
     #                 shallower model grows (dit.grow: its blocks spread out, new ones the identity)
+    count_classes: int = 0  # >0: the DiT gets an object-count embedding of this many classes (dit/config.py);
+    #                         a run from --init-from without one gains it zero-initialised
     steps: int = 20000
     lr: float = 3e-4
     warmup: int = 500
@@ -57,6 +59,9 @@ class TrainConfig:
             raise ValueError(f"cooldown {self.cooldown}: give 0 (none) up to steps ({self.steps})")
         if self.depth < 0:
             raise ValueError(f"depth {self.depth} (--depth): give the number of blocks, or 0 for the preset's")
+        if self.count_classes < 0 or self.count_classes == 1:
+            raise ValueError(f"count_classes {self.count_classes} (--count-classes): 0 for none, or at least 2 "
+                             "(class 0 is 'unknown', class n is n objects; e.g. 9)")
         if self.steps < 1 or self.warmup < 0 or self.lr <= 0:
             raise ValueError(f"need steps >= 1, warmup >= 0, lr > 0 (got {self.steps}, {self.warmup}, {self.lr})")
         if not 0 <= self.image_share <= 1 or not 0 <= self.caption_dropout < 1:

@@ -51,10 +51,10 @@ def train_step(module: torch.nn.Module, optimizer: torch.optim.Optimizer, batch:
     for group in optimizer.param_groups:
         group["lr"] = lr
     x0, noise, t, cond = (v.to(device) for v in (batch.latents, batch.noise, batch.t, batch.cond_mask))
-    text, text_mask = batch.text.to(device), batch.text_mask.to(device)
+    text, text_mask, count = batch.text.to(device), batch.text_mask.to(device), batch.count.to(device)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) if config.bf16 else nullcontext()
     with autocast:
-        loss = flow_loss(lambda x, tt: module(x, tt, text, text_mask), x0, noise, t, cond)
+        loss = flow_loss(lambda x, tt: module(x, tt, text, text_mask, count=count), x0, noise, t, cond)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     grad_norm = torch.nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)
@@ -68,6 +68,8 @@ def model_config(config: TrainConfig, manifest: dict[str, Any]) -> DiTConfig:
     overrides: dict[str, Any] = {"latent_channels": manifest["latent_channels"], "text_dim": manifest["text_dim"]}
     if config.depth:
         overrides.update(depth=config.depth, width=dit_config(config.preset).width)
+    if config.count_classes:
+        overrides["count_classes"] = config.count_classes
     return dit_config(config.preset, **overrides)
 
 
@@ -117,7 +119,8 @@ class Trainer:
         start = load_dit(folder)
         if not can_grow(start.config, self.model_config):  # the same model, or the same with more blocks
             raise ValueError(f"--init-from {folder} holds a different model ({start.config}) than the preset "
-                             f"and latents make ({self.model_config}); only --depth may be larger, to grow it")
+                             f"and latents make ({self.model_config}); only --depth may be larger, to grow "
+                             "it, and --count-classes added to a model without one")
         self.model.load_state_dict(grown_state(start, self.model_config), strict=True)
         self.ema.load_state_dict(self.model.state_dict())
 
