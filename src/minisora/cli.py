@@ -359,6 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--count-classes", type=int, default=None,
                     help="give the model an object-count embedding of N classes (0 unknown, 1 to N-1 objects; "
                          "e.g. 9), read from each detailed caption; added at zero to --init-from weights")
+    tr.add_argument("--count-lr-scale", type=float, default=None,
+                    help="the count embedding's rate as a multiple of --lr (default 10)")
     tr.add_argument("--steps", type=int, default=None, help="train up to this step (0: only encode)")
     tr.add_argument("--lr", type=float, default=None)
     tr.add_argument("--warmup", type=int, default=None)

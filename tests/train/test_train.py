@@ -205,8 +205,10 @@ def test_a_count_embedding_reads_the_detailed_captions_and_joins_a_trained_model
     with torch.no_grad():  # the count joins at zero: the same function as before
         torch.testing.assert_close(counted.model(batch.latents, batch.t, batch.text, batch.text_mask, count=batch.count),
                                    load_dit(shipped)(batch.latents, batch.t, batch.text, batch.text_mask))
+    assert [g["lr_scale"] for g in counted.optimizer.param_groups] == [1.0, 10.0]
     counted.run()
-    assert counted.model.count_embed.weight.abs().sum() > 0  # and training moves it
+    assert counted.model.count_embed.weight.abs().sum() > 0  # and training moves it, at ten times the rate
+    assert counted.optimizer.param_groups[1]["lr"] == 10 * counted.optimizer.param_groups[0]["lr"] > 0
     assert load_dit(list_checkpoints(tmp_path / "b")[-1]).config.count_classes == 4
 
 

@@ -21,6 +21,8 @@ class TrainConfig:
     #                 shallower model grows (dit.grow: its blocks spread out, new ones the identity)
     count_classes: int = 0  # >0: the DiT gets an object-count embedding of this many classes (dit/config.py);
     #                         a run from --init-from without one gains it zero-initialised
+    count_lr_scale: float = 10.0  # the count embedding learns at this multiple of the rate (it starts at
+    #                               zero beside trained weights; Adam moves a weight ~lr a step)
     steps: int = 20000
     lr: float = 3e-4
     warmup: int = 500
@@ -62,6 +64,8 @@ class TrainConfig:
         if self.count_classes < 0 or self.count_classes == 1:
             raise ValueError(f"count_classes {self.count_classes} (--count-classes): 0 for none, or at least 2 "
                              "(class 0 is 'unknown', class n is n objects; e.g. 9)")
+        if not (math.isfinite(self.count_lr_scale) and self.count_lr_scale > 0):
+            raise ValueError(f"count_lr_scale {self.count_lr_scale} (--count-lr-scale): give a number > 0")
         if self.steps < 1 or self.warmup < 0 or self.lr <= 0:
             raise ValueError(f"need steps >= 1, warmup >= 0, lr > 0 (got {self.steps}, {self.warmup}, {self.lr})")
         if not 0 <= self.image_share <= 1 or not 0 <= self.caption_dropout < 1:

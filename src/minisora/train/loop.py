@@ -49,7 +49,7 @@ def train_step(module: torch.nn.Module, optimizer: torch.optim.Optimizer, batch:
                config: TrainConfig, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """One optimiser step; returns (loss, gradient norm before clipping)."""
     for group in optimizer.param_groups:
-        group["lr"] = lr
+        group["lr"] = lr * group.get("lr_scale", 1.0)
     x0, noise, t, cond = (v.to(device) for v in (batch.latents, batch.noise, batch.t, batch.cond_mask))
     text, text_mask, count = batch.text.to(device), batch.text_mask.to(device), batch.count.to(device)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) if config.bf16 else nullcontext()
@@ -90,10 +90,19 @@ class Trainer:
         self.module = D.wrap_model(self.model, self.info, config.fsdp)
         if self.sharded:
             self.ema.shard_like(self.model)
-        self.optimizer = torch.optim.AdamW(self.module.parameters(), lr=config.lr, betas=(0.9, 0.999),
+        self.optimizer = torch.optim.AdamW(self._param_groups(), lr=config.lr, betas=(0.9, 0.999),
                                            weight_decay=config.weight_decay)
         if self._optimizer_state is not None:
             D.load_optimizer_state(self.module, self.optimizer, self._optimizer_state, self.sharded)
+
+    def _param_groups(self) -> list[dict[str, Any]]:
+        """Every weight at the rate, the count embedding (if any) at `count_lr_scale` times it."""
+        named = list(self.module.named_parameters())
+        counts = [p for n, p in named if "count_embed." in n]
+        groups = [{"params": [p for n, p in named if "count_embed." not in n], "lr_scale": 1.0}]
+        if counts:
+            groups.append({"params": counts, "lr_scale": self.config.count_lr_scale})
+        return groups
 
     def _resume(self) -> int:
         self._optimizer_state = None
