@@ -6,10 +6,13 @@ claims); this measures both directly, cheaply enough to compare checkpoints (a r
 it and the claims, not by its loss). Prompts "N COLOUR SHAPES bounce" for N = 1..5 and three
 colour/shape pairs, each sampled with the same seeds by every model (4 s, 64x64, the default
 sampling, no sound); the benchmark's analyzer counts the objects in every frame. `--wide` adds
-N = 5, 6 at 112x64, the size at which the benchmark asks for five and six.
+N = 5, 6 at 112x64, the size at which the benchmark asks for five and six. `--image` samples the
+first frame alone (one latent frame: text-to-image, ~17x less work than 4 s), the layout every
+video starts from, to compare models on it cheaply.
 
     python bench/world_counts.py --model src/minisora/pipeline/weights/default runs/world-g9 \
         --seeds 4 --threads 2
+    python bench/world_counts.py --model src/minisora/pipeline/weights/default --image --seeds 16
 
 Prints, per model: the share of videos whose first frame has the prompt's count, the share of
 all frames that do (and per second), the mean first-frame count for each N, and the first-frame
@@ -31,11 +34,16 @@ import torch
 
 from minisora.eval.analyzer import analyze
 from minisora.pipeline import generate, load_world_model
+from minisora.pipeline.chunks import ChunkInputs, ChunkPlan, run_chunk
+from minisora.pipeline.config import GenerateConfig
+from minisora.pipeline.generation import encode_prompt
+from minisora.text.refine import refine_prompt
 from minisora.world.clip import render_clip
 from minisora.world.prompt import parse_prompt
 
 WORDS = {1: "a", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
 SQUARE, WIDE = (1, 2, 3, 4, 5), (5, 6)  # N at 64x64, and at 112x64 (the benchmark's wide counting size)
+STILL_FRAMES = 4  # an --image sample is analyzed as this many identical frames
 KINDS = (("red", "ball", "balls"), ("blue", "square", "squares"), ("green", "triangle", "triangles"))
 
 
@@ -43,8 +51,20 @@ def prompt(n: int, colour: str, single: str, plural: str) -> str:
     return f"{WORDS[n]} {colour} {single if n == 1 else plural} bounce"
 
 
-def sample(model_dir: str, seeds: int, counts: tuple[int, ...], size: tuple[int, int]):
-    """(N, frames, fps) for every prompt and seed: the world model's, or the world's renders."""
+def first_frame(world, text: str, seed: int, size: tuple[int, int]) -> np.ndarray:
+    """(1, H, W, 3): a one-latent-frame sample of the refined prompt, with generate()'s defaults."""
+    config = GenerateConfig(prompt=text, seed=seed)
+    caption = refine_prompt(text, seed=seed, width=size[0], height=size[1], fps=config.model_fps).caption
+    result = run_chunk(world, ChunkPlan(0, 1, 0), ChunkInputs(), encode_prompt(world, caption, config.negative),
+                       size, steps=config.steps, cfg=config.cfg, sampler=config.sampler,
+                       generator=torch.Generator().manual_seed(seed), bf16=config.bf16,
+                       guidance_interval=config.guidance_interval, shift=config.shift)
+    return result.frames
+
+
+def sample(model_dir: str, seeds: int, counts: tuple[int, ...], size: tuple[int, int], image: bool = False):
+    """(N, frames, fps) for every prompt and seed: the world model's, or the world's renders
+    (with `image`, the first frame alone)."""
     world = None if model_dir == "render" else load_world_model(model_dir)
     with tempfile.TemporaryDirectory() as tmp:
         for n, kind, seed in itertools.product(counts, KINDS, range(seeds)):
@@ -52,16 +72,21 @@ def sample(model_dir: str, seeds: int, counts: tuple[int, ...], size: tuple[int,
                 spec = parse_prompt(prompt(n, *kind), width=size[0], height=size[1], fps=16, duration=4.0,
                                     seed=seed)
                 clip = render_clip(spec, with_audio=False)
-                yield n, clip.frames, clip.fps
+                yield n, clip.frames[:1] if image else clip.frames, clip.fps
+            elif image:
+                yield n, first_frame(world, prompt(n, *kind), seed, size), 16
             else:
                 made = generate(world, prompt(n, *kind), Path(tmp) / "clip.mp4", sound=None, seed=seed,
                                 size=size)
                 yield n, made.frames, made.fps
 
 
-def measure(model_dir: str, seeds: int, counts: tuple[int, ...], size: tuple[int, int]) -> list[dict]:
+def measure(model_dir: str, seeds: int, counts: tuple[int, ...], size: tuple[int, int],
+            image: bool = False) -> list[dict]:
     rows = []
-    for n, frames, fps in sample(model_dir, seeds, counts, size):
+    for n, frames, fps in sample(model_dir, seeds, counts, size, image):
+        if image:  # a still: the analyzer keeps tracks seen in two frames or more
+            frames = np.repeat(frames, STILL_FRAMES, axis=0)
         analysis = analyze(frames, fps)
         found = np.array(analysis.counts())
         last = analysis.num_frames - 1
@@ -72,18 +97,22 @@ def measure(model_dir: str, seeds: int, counts: tuple[int, ...], size: tuple[int
     return rows
 
 
-def report(name: str, rows: list[dict], seconds: float) -> None:
+def report(name: str, rows: list[dict], seconds: float, image: bool = False) -> None:
     first = np.mean([r["first"] == r["n"] for r in rows])
-    frames = np.concatenate([r["right"] for r in rows])
-    fps = rows[0]["fps"]
-    per_second = [np.mean(np.concatenate([r["right"][1 + s * fps: 1 + (s + 1) * fps] for r in rows]))
-                  for s in range(len(rows[0]["right"]) // fps)]
-    print(f"\n{name} ({len(rows)} videos, {seconds:.0f} s)")
-    print(f"first frame with the prompt's count: {first:.3f}; frames with it: {frames.mean():.3f} "
-          f"(seconds 1-{len(per_second)}: {', '.join(f'{v:.2f}' for v in per_second)})")
-    seconds = sum(r["seconds"] for r in rows)
-    print(f"popping: the count changes {sum(r['changes'] for r in rows) / seconds:.2f} times a second; "
-          f"objects appear or vanish mid-video {sum(r['pops'] for r in rows) / seconds:.2f} times a second")
+    if image:
+        print(f"\n{name} ({len(rows)} images, {seconds:.0f} s)")
+        print(f"image with the prompt's count: {first:.3f} (s.e. {np.sqrt(first * (1 - first) / len(rows)):.3f})")
+    else:
+        frames = np.concatenate([r["right"] for r in rows])
+        fps = rows[0]["fps"]
+        per_second = [np.mean(np.concatenate([r["right"][1 + s * fps: 1 + (s + 1) * fps] for r in rows]))
+                      for s in range(len(rows[0]["right"]) // fps)]
+        print(f"\n{name} ({len(rows)} videos, {seconds:.0f} s)")
+        print(f"first frame with the prompt's count: {first:.3f}; frames with it: {frames.mean():.3f} "
+              f"(seconds 1-{len(per_second)}: {', '.join(f'{v:.2f}' for v in per_second)})")
+        seconds = sum(r["seconds"] for r in rows)
+        print(f"popping: the count changes {sum(r['changes'] for r in rows) / seconds:.2f} times a second; "
+              f"objects appear or vanish mid-video {sum(r['pops'] for r in rows) / seconds:.2f} times a second")
     top = max(8, max(r["first"] for r in rows))
     print("| N | mean first count | " + " | ".join(str(c) for c in range(top + 1)) + " |")
     print("|---|---|" + "---|" * (top + 1))
@@ -100,18 +129,19 @@ def main() -> None:
                              "or 'render' for the world's own clips of the same prompts")
     parser.add_argument("--seeds", type=int, default=4, help="generation seeds per prompt")
     parser.add_argument("--wide", action="store_true", help="also N = 5, 6 at 112x64")
+    parser.add_argument("--image", action="store_true", help="the first frame alone (text-to-image)")
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     for model_dir in args.model:
         start = time.perf_counter()
-        rows = measure(model_dir, args.seeds, SQUARE, (64, 64))
-        report(model_dir, rows, time.perf_counter() - start)
+        rows = measure(model_dir, args.seeds, SQUARE, (64, 64), args.image)
+        report(model_dir, rows, time.perf_counter() - start, args.image)
         if args.wide:
             start = time.perf_counter()
-            rows = measure(model_dir, args.seeds, WIDE, (112, 64))
-            report(f"{model_dir}, 112x64", rows, time.perf_counter() - start)
+            rows = measure(model_dir, args.seeds, WIDE, (112, 64), args.image)
+            report(f"{model_dir}, 112x64", rows, time.perf_counter() - start, args.image)
 
 
 if __name__ == "__main__":

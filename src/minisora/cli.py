@@ -21,6 +21,17 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def parse_patch(text: str) -> tuple[int, int, int]:
+    """`1x1x1` -> (1, 1, 1): a spacetime patch (t, h, w) over the latent."""
+    try:
+        patch = tuple(int(v) for v in text.lower().split("x"))
+    except ValueError:
+        patch = ()
+    if len(patch) != 3 or min(patch) < 1:
+        raise argparse.ArgumentTypeError(f"patch {text!r} must look like 1x2x2 (TxHxW, each >= 1)")
+    return patch
+
+
 def parse_interval(text: str) -> tuple[float, float]:
     """`0.2,0.85` -> (0.2, 0.85); GenerateConfig checks the range."""
     try:
@@ -356,6 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--depth", type=int, default=None,
                     help="blocks (default: the preset's), at the preset's width; with --init-from a "
                          "shallower model grows, its blocks spread out and the new ones starting as identities")
+    tr.add_argument("--patch", type=parse_patch, default=None,
+                    help="spacetime patch TxHxW over the latent (default: the preset's, or --init-from's); "
+                         "finer than --init-from's re-cuts its patch embedding (e.g. 1x1x1: 4x the tokens)")
     tr.add_argument("--count-classes", type=int, default=None,
                     help="give the model an object-count embedding of N classes (0 unknown, 1 to N-1 objects; "
                          "e.g. 9), read from each detailed caption; added at zero to --init-from weights")

@@ -79,6 +79,11 @@ def test_cli_sets_the_noise_share_and_the_mask_mix():
     assert cfg.per_frame_noise == 0.25 and cfg.condition_modes == {"none": 0.7, "first_last": 0.3}
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "--latents", "x", "--condition-modes", "none:0.7"])
+    patched = build_parser().parse_args(["train", "--latents", "x", "--patch", "1x1x1"])
+    assert train_config_from_args(vars(patched)).validate().patch == (1, 1, 1)
+    for bad in ("2x2", "1x0x1", "axbxc"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["train", "--latents", "x", "--patch", bad])
     with pytest.raises(ValueError, match="unknown"):
         train_config_from_args(vars(build_parser().parse_args(
             ["train", "--latents", "x", "--condition-modes", "middle=1"]))).validate()
@@ -181,6 +186,24 @@ def test_a_new_run_grows_a_shallower_model_without_changing_its_function(tiny_la
         Trainer(tiny_config(tiny_latents, tmp_path / "c", init_from=str(shipped), depth=1))
     with pytest.raises(ValueError, match="--depth"):
         tiny_config(tiny_latents, tmp_path / "d", depth=-1).validate()
+
+
+def test_a_new_run_cuts_the_patch_of_its_weights_finer(tiny_latents, tmp_path):
+    first = Trainer(tiny_config(tiny_latents, tmp_path / "a", steps=3))
+    first.run()
+    shipped = export_weights(list_checkpoints(tmp_path / "a")[-1], tmp_path / "shipped")
+    fine = Trainer(tiny_config(tiny_latents, tmp_path / "b", init_from=str(shipped), patch=(1, 1, 1), steps=4))
+    assert fine.model_config.patch == (1, 1, 1) and fine.model_config.rope_scale == (1.0, 0.5, 0.5)
+    assert fine.sampler.batch(0).bucket.batch < first.sampler.batch(0).bucket.batch  # 4x the tokens a clip
+    assert fine.run()[-1]["step"] == 4
+    again = export_weights(list_checkpoints(tmp_path / "b")[-1], tmp_path / "fine")
+    assert load_dit(again).config.rope_scale == (1.0, 0.5, 0.5)
+    # continued from the fine weights the patch and spacing carry over without --patch
+    assert Trainer(tiny_config(tiny_latents, tmp_path / "c", init_from=str(again))).model_config == fine.model_config
+    with pytest.raises(ValueError, match="--patch finer"):
+        Trainer(tiny_config(tiny_latents, tmp_path / "d", init_from=str(again), patch=(1, 2, 2)))
+    with pytest.raises(ValueError, match="--patch"):
+        tiny_config(tiny_latents, tmp_path / "e", patch=(1, 0, 2)).validate()
 
 
 def test_a_count_embedding_reads_the_detailed_captions_and_joins_a_trained_model(tmp_path, latents_factory):

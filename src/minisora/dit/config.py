@@ -25,6 +25,8 @@ class DiTConfig:
     text_dim: int = 384  # width of the text encoder's token embeddings (MiniLM: 384)
     rope_theta: float = 10000.0
     rope_split: tuple[int, int, int] = (0, 0, 0)  # head-dim channels for (t, h, w); 0s: derived
+    rope_scale: tuple[float, float, float] = (1.0, 1.0, 1.0)  # rotary positions a token advances along
+    # (t, h, w); a model re-patched finer (dit/grow.py: patch 2 -> 1) keeps its spacing with 0.5
     freq_dim: int = 256  # sinusoidal timestep features before the MLP
     count_classes: int = 0  # >0: an object-count embedding in the modulation (0 = unknown, 1.. = n objects,
     # the last class = that many or more); 0: none
@@ -32,6 +34,7 @@ class DiTConfig:
     def __post_init__(self) -> None:
         self.patch = tuple(self.patch)
         self.rope_split = tuple(self.rope_split)
+        self.rope_scale = tuple(float(v) for v in self.rope_scale)
         if self.width == 0:
             self.width = self.head_dim * max(2, round(self.depth * 2 / 3))
         if self.rope_split == (0, 0, 0):
@@ -60,6 +63,8 @@ class DiTConfig:
         if sum(self.rope_split) != self.head_dim or any(s % 2 for s in self.rope_split):
             raise ValueError(f"rope_split {self.rope_split} must be three even numbers summing to "
                              f"head_dim {self.head_dim}")
+        if len(self.rope_scale) != 3 or not all(v > 0 for v in self.rope_scale):
+            raise ValueError(f"rope_scale {self.rope_scale}: need three positive numbers (t, h, w)")
         if self.count_classes < 0 or self.count_classes == 1:
             raise ValueError(f"count_classes {self.count_classes}: 0 for no count embedding, or at least 2 "
                              "(class 0 is 'unknown', class n is n objects)")

@@ -105,7 +105,8 @@ class DiT(nn.Module):
         cfg = self.config
         t = self.check_inputs(x, t, text, text_mask)
         grid = tuple(s // p for s, p in zip(x.shape[2:], cfg.patch))
-        angles = rope_angles(grid, cfg.rope_split, cfg.rope_theta, frame_offset, device=x.device)
+        angles = rope_angles(grid, cfg.rope_split, cfg.rope_theta, frame_offset, device=x.device,
+                             scale=cfg.rope_scale)
         cos, sin = rope_cos_sin(angles)  # (N, head_dim) each
 
         dtype = self.patch_embed.weight.dtype  # float32, or bfloat16 for shipped weights

@@ -17,13 +17,16 @@ def axis_frequencies(dim: int, theta: float) -> torch.Tensor:
 
 
 def rope_angles(grid: tuple[int, int, int], split: tuple[int, int, int], theta: float,
-                frame_offset: int = 0, device: torch.device | None = None) -> torch.Tensor:
-    """(N, head_dim/2) rotation angles for the tokens of a (T, H, W) grid, in (t, h, w) order."""
+                frame_offset: int = 0, device: torch.device | None = None,
+                scale: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> torch.Tensor:
+    """(N, head_dim/2) rotation angles for the tokens of a (T, H, W) grid, in (t, h, w) order; a
+    token's position along an axis is its index (the time index after `frame_offset`) times that
+    axis's `scale`."""
     t, h, w = grid
     positions = torch.meshgrid(
-        torch.arange(frame_offset, frame_offset + t, dtype=torch.float64),
-        torch.arange(h, dtype=torch.float64),
-        torch.arange(w, dtype=torch.float64),
+        torch.arange(frame_offset, frame_offset + t, dtype=torch.float64) * scale[0],
+        torch.arange(h, dtype=torch.float64) * scale[1],
+        torch.arange(w, dtype=torch.float64) * scale[2],
         indexing="ij",
     )
     angles = [pos.reshape(-1, 1) * axis_frequencies(dim, theta) for pos, dim in zip(positions, split)

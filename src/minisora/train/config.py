@@ -19,6 +19,8 @@ class TrainConfig:
     preset: str = "world-s"  # a key of dit.config.DIT_PRESETS
     depth: int = 0  # blocks; 0: the preset's. The preset's width is kept, so with --init-from a
     #                 shallower model grows (dit.grow: its blocks spread out, new ones the identity)
+    patch: tuple[int, int, int] = (0, 0, 0)  # the DiT's spacetime patch; 0s: the preset's, or --init-from's.
+    #                                         Finer than --init-from's: dit.grow re-cuts it (1x1x1: 4x the tokens)
     count_classes: int = 0  # >0: the DiT gets an object-count embedding of this many classes (dit/config.py);
     #                         a run from --init-from without one gains it zero-initialised
     count_lr_scale: float = 10.0  # the count embedding learns at this multiple of the rate (it starts at
@@ -53,6 +55,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self.video_frames = tuple(self.video_frames)
+        self.patch = tuple(self.patch)
 
     def validate(self) -> TrainConfig:
         if not self.latents:
@@ -61,6 +64,8 @@ class TrainConfig:
             raise ValueError(f"cooldown {self.cooldown}: give 0 (none) up to steps ({self.steps})")
         if self.depth < 0:
             raise ValueError(f"depth {self.depth} (--depth): give the number of blocks, or 0 for the preset's")
+        if len(self.patch) != 3 or (self.patch != (0, 0, 0) and min(self.patch) < 1):
+            raise ValueError(f"patch {self.patch} (--patch): give three sizes TxHxW >= 1, e.g. 1x1x1")
         if self.count_classes < 0 or self.count_classes == 1:
             raise ValueError(f"count_classes {self.count_classes} (--count-classes): 0 for none, or at least 2 "
                              "(class 0 is 'unknown', class n is n objects; e.g. 9)")

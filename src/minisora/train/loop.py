@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from minisora.dit.config import DiTConfig, dit_config
-from minisora.dit.grow import can_grow, grown_state
+from minisora.dit.grow import can_grow, finer_rope_scale, grown_state
 from minisora.dit.model import DiT
 from minisora.flow.loss import flow_loss
 from minisora.precision import require_native_bf16
@@ -64,12 +64,22 @@ def train_step(module: torch.nn.Module, optimizer: torch.optim.Optimizer, batch:
 
 def model_config(config: TrainConfig, manifest: dict[str, Any]) -> DiTConfig:
     """The preset, fitted to the latents and text encoder; `config.depth` replaces its depth but
-    keeps its width (so that a run from --init-from can grow the model it starts from)."""
+    keeps its width (so that a run from --init-from can grow the model it starts from). The patch
+    is `config.patch`, else --init-from's, else the preset's; with --init-from the rotary scale
+    follows it (dit.grow: a finer patch keeps the positions' spacing)."""
     overrides: dict[str, Any] = {"latent_channels": manifest["latent_channels"], "text_dim": manifest["text_dim"]}
     if config.depth:
         overrides.update(depth=config.depth, width=dit_config(config.preset).width)
     if config.count_classes:
         overrides["count_classes"] = config.count_classes
+    if config.patch != (0, 0, 0):
+        overrides["patch"] = config.patch
+    start_file = Path(config.init_from) / "config.json"
+    if config.init_from and start_file.is_file():  # (a missing one is reported when the weights load)
+        start = DiTConfig.load(start_file)
+        overrides.setdefault("patch", start.patch)
+        if all(p % q == 0 for p, q in zip(start.patch, overrides["patch"])):
+            overrides["rope_scale"] = finer_rope_scale(start, overrides["patch"])
     return dit_config(config.preset, **overrides)
 
 
@@ -129,7 +139,7 @@ class Trainer:
         if not can_grow(start.config, self.model_config):  # the same model, or the same with more blocks
             raise ValueError(f"--init-from {folder} holds a different model ({start.config}) than the preset "
                              f"and latents make ({self.model_config}); only --depth may be larger, to grow "
-                             "it, and --count-classes added to a model without one")
+                             "it, --count-classes added to a model without one, and --patch finer")
         self.model.load_state_dict(grown_state(start, self.model_config), strict=True)
         self.ema.load_state_dict(self.model.state_dict())
 
