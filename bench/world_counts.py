@@ -39,7 +39,7 @@ from minisora.pipeline.config import GenerateConfig
 from minisora.pipeline.generation import encode_prompt
 from minisora.text.refine import refine_prompt
 from minisora.world.clip import render_clip
-from minisora.world.prompt import parse_prompt
+from minisora.world.prompt import PromptError, parse_prompt
 
 WORDS = {1: "a", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
 SQUARE, WIDE = (1, 2, 3, 4, 5), (5, 6)  # N at 64x64, and at 112x64 (the benchmark's wide counting size)
@@ -68,6 +68,10 @@ def sample(model_dir: str, seeds: int, counts: tuple[int, ...], size: tuple[int,
     world = None if model_dir == "render" else load_world_model(model_dir)
     with tempfile.TemporaryDirectory() as tmp:
         for n, kind, seed in itertools.product(counts, KINDS, range(seeds)):
+            try:
+                parse_prompt(prompt(n, *kind), width=size[0], height=size[1], fps=16, duration=4.0, seed=seed)
+            except PromptError:  # this seed's sizes do not fit the view (the same for every model): skipped
+                continue
             if world is None:
                 spec = parse_prompt(prompt(n, *kind), width=size[0], height=size[1], fps=16, duration=4.0,
                                     seed=seed)
