@@ -136,7 +136,7 @@ class Trainer:
         from minisora.train.checkpoint import load_dit
 
         start = load_dit(folder)
-        if not can_grow(start.config, self.model_config):  # the same model, or the same with more blocks
+        if not can_grow(start.config, self.model_config):  # the same model, or deeper, counted or finer-cut
             raise ValueError(f"--init-from {folder} holds a different model ({start.config}) than the preset "
                              f"and latents make ({self.model_config}); only --depth may be larger, to grow "
                              "it, --count-classes added to a model without one, and --patch finer")
