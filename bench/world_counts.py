@@ -7,7 +7,7 @@ it and the claims, not by its loss). Prompts "N COLOUR SHAPES bounce" for N = 1.
 colour/shape pairs, each sampled with the same seeds by every model (4 s, 64x64, the default
 sampling, no sound); the benchmark's analyzer counts the objects in every frame. `--wide` adds
 N = 5, 6 at 112x64, the size at which the benchmark asks for five and six. `--image` samples the
-first frame alone (one latent frame: text-to-image, ~17x less work than 4 s), the layout every
+first frame alone (one latent frame instead of 17: text-to-image), the layout every
 video starts from, to compare models on it cheaply.
 
     python bench/world_counts.py --model src/minisora/pipeline/weights/default runs/world-g9 \
@@ -69,12 +69,11 @@ def sample(model_dir: str, seeds: int, counts: tuple[int, ...], size: tuple[int,
     with tempfile.TemporaryDirectory() as tmp:
         for n, kind, seed in itertools.product(counts, KINDS, range(seeds)):
             try:
-                parse_prompt(prompt(n, *kind), width=size[0], height=size[1], fps=16, duration=4.0, seed=seed)
+                spec = parse_prompt(prompt(n, *kind), width=size[0], height=size[1], fps=16, duration=4.0,
+                                    seed=seed)
             except PromptError:  # this seed's sizes do not fit the view (the same for every model): skipped
                 continue
             if world is None:
-                spec = parse_prompt(prompt(n, *kind), width=size[0], height=size[1], fps=16, duration=4.0,
-                                    seed=seed)
                 clip = render_clip(spec, with_audio=False)
                 yield n, clip.frames[:1] if image else clip.frames, clip.fps
             elif image:
