@@ -2,8 +2,8 @@
 
 One `minisora eval --suite all` run holds 43 videos, fewer than the world encoder's 64 features:
 the covariance fitted to them is singular, so its Fréchet distance swings between seeds (the
-shipped model: 27.9 and 28.9; a continued run: 32.2 and 42.7). This pools finished runs of one model (their videos, read back from `runs/.../videos`) and
-compares them with as many fresh renders of the same cases (one render seed per video, seeds the
+shipped model: 27.9 and 28.9; a continued run: 32.2 and 42.7). This pools finished runs of one
+model (their videos, read back from `runs/.../videos`) and compares them with as many fresh renders of the same cases (one render seed per video, seeds the
 runs never use), and a second such set against the first (the floor). Every model is compared
 with the same renders. The renders are watermarked as a model's videos are, each with a fresh
 random id, so a second invocation moves every figure a little (~0.6 at ~20) but not their order.

@@ -77,9 +77,8 @@ def model_config(config: TrainConfig, manifest: dict[str, Any]) -> DiTConfig:
     start_file = Path(config.init_from) / "config.json"
     if config.init_from and start_file.is_file():  # (a missing one is reported when the weights load)
         start = DiTConfig.load(start_file)
-        overrides.setdefault("patch", start.patch)
-        if all(p % q == 0 for p, q in zip(start.patch, overrides["patch"])):
-            overrides["rope_scale"] = finer_rope_scale(start, overrides["patch"])
+        overrides.setdefault("patch", start.patch)  # (a coarser one is refused by can_grow)
+        overrides["rope_scale"] = finer_rope_scale(start, overrides["patch"])
     return dit_config(config.preset, **overrides)
 
 
