@@ -5,8 +5,9 @@ the covariance fitted to them is singular, so its Fréchet distance swings betwe
 shipped model: 27.9 and 28.9; a continued run: 32.2 and 42.7). This pools finished runs of one
 model (their videos, read back from `runs/.../videos`) and compares them with as many fresh renders of the same cases (one render seed per video, seeds the
 runs never use), and a second such set against the first (the floor). Every model is compared
-with the same renders. The renders are watermarked as a model's videos are, each with a fresh
-random id, so a second invocation moves every figure a little (~0.6 at ~20) but not their order.
+with the same renders. The renders are watermarked as a model's videos are, with an id from
+their seed (eval/benchmark.py make_video), so the figures repeat from one invocation to the next
+(until stop 34 the id was random and they moved by ~0.6 at ~20, not in order).
 
     python bench/frechet_pooled.py runs/eval-g9-s0,runs/eval-g9-s1 runs/eval-g9s-3000-s0,runs/eval-g9s-3000-s1
 """

@@ -32,6 +32,21 @@ def test_mp4_is_watermarked_signed_and_keeps_its_sound(tmp_path, world_frames, i
     assert [p.name for p in tmp_path.iterdir()] == ["out.mp4"]  # no temporary left behind
 
 
+def test_a_given_generation_id_makes_the_same_frames_a_fresh_one_others(tmp_path, world_frames, info):
+    frames = world_frames(3, seconds=1.0)
+    one = save_video(tmp_path / "a.mp4", frames, 16, info=info, generation_id=12345)
+    two = save_video(tmp_path / "b.mp4", frames, 16, info=info, generation_id=12345)
+    fresh = save_video(tmp_path / "c.mp4", frames, 16, info=info)
+    assert one.payload == two.payload and one.payload.generation_id == 12345
+    assert read_manifest(one.path).generation["generation_id"] == 12345
+    a, b, c = (read_video(s.path, with_audio=False).frames for s in (one, two, fresh))
+    assert np.array_equal(a, b)
+    assert fresh.payload.generation_id != 12345 and not np.array_equal(a, c)
+    with pytest.raises(ValueError, match="32 bits"):
+        save_video(tmp_path / "d.mp4", frames, 16, info=info, generation_id=2**32)
+    assert not (tmp_path / "d.mp4").exists()
+
+
 def test_gif_and_png_are_signed_too(tmp_path, world_frames, info):
     frames = world_frames(4, seconds=1.0)
     gif = save_video(tmp_path / "out.gif", frames, 16, info=info)

@@ -76,9 +76,11 @@ def make_video(model, case: Case, seed: int, path: Path, sampling: dict[str, Any
 
         clip = render_clip(_layout(parse_prompt, case, seed))
         frames = clip.frames if model == "render" else _round_trip(model, clip.frames)
-        # an output like the model's: watermarked and signed (a render is algorithmicMedia)
+        # an output like the model's: watermarked and signed (a render is algorithmicMedia); its
+        # watermark id follows the seed, so a reference render is the same file every time
         info = ProvenanceInfo("minisora-world", __version__, case.prompt, seed, None, "algorithmicMedia")
-        return save_video(path, frames, clip.fps, clip.audio, info=info, fmt="mp4").path
+        return save_video(path, frames, clip.fps, clip.audio, info=info, fmt="mp4",
+                          generation_id=seed % 2**32).path
     from minisora.pipeline import generate
 
     return generate(model, case.prompt, path, seconds=case.seconds, size=case.size, seed=seed,

@@ -61,16 +61,22 @@ def save_video(
     pix_fmt: str = DEFAULT_PIX_FMT,
     watermark: WatermarkConfig = DEFAULT_CONFIG,
     identity: SigningIdentity | None = None,
+    generation_id: int | None = None,
 ) -> SavedVideo:
     """Watermark frames (T, H, W, 3) uint8, write them as mp4 (with audio), gif or png, and
     embed a signed C2PA manifest. A png output of more than one frame is a folder of frames
-    named after `path` without its suffix. Returns what was written and the payload."""
+    named after `path` without its suffix. Returns what was written and the payload.
+
+    `generation_id` (32 bits) is a fresh random one unless given: every output is told apart by
+    it. The benchmark gives its reference renders one from their seed, so that the same render
+    is the same file and its figures repeat."""
     path = Path(path)
     fmt = output_format(path, fmt)
     if not isinstance(info, ProvenanceInfo):
         raise TypeError(f"info must be a ProvenanceInfo, got {type(info).__name__}")
     identity = identity or load_identity()  # 1. keys first: fail before the work
-    payload = Payload(model_id_for(info.model_name), secrets.randbits(32))
+    payload = Payload(model_id_for(info.model_name),
+                      secrets.randbits(32) if generation_id is None else generation_id)
     marked = embed(frames, payload, watermark)  # 2. watermark
     psnr = _psnr(frames, marked)
     definition = manifest_definition(info, path.name, payload.generation_id)
