@@ -96,9 +96,10 @@ def silent_specs(count: int, start: int = 10_000):
 
 
 def settings_of(args):
-    from minisora.sound.synthesis import SoundSettings
+    from minisora.sound.synthesis import SoundSettings, parse_gate
 
-    return SoundSettings(steps=args.steps, cfg=args.cfg, vocoder_iters=args.vocoder_iters)
+    return SoundSettings(steps=args.steps, cfg=args.cfg, vocoder_iters=args.vocoder_iters,
+                         gate=parse_gate(args.gate))
 
 
 def measure(args) -> tuple[list[tuple[str, dict]], dict]:
@@ -232,6 +233,9 @@ def main() -> None:
     parser.add_argument("--cfg", type=float, default=SoundSettings.cfg)
     parser.add_argument("--vocoder-iters", type=int, default=SoundSettings.vocoder_iters,
                         help="Griffin-Lim iterations of the sound model's rows (the true-mel row keeps 8)")
+    parser.add_argument("--gate", default="default", metavar="BEFORE,AFTER",
+                        help="onset gate in ms around each tracked contact, e.g. 20,40; 'none' for no gate "
+                             "(default: SoundSettings.gate)")
     parser.add_argument("--classifier-clips", type=int, default=600)
     parser.add_argument("--repeats", type=int, default=2, help="overhead: runs of each prompt")
     parser.add_argument("--world", choices=("shipped", "random"), default="shipped",

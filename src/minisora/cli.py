@@ -233,6 +233,8 @@ def cmd_add_sound(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     given = {k: v for k, v in (("steps", args.steps), ("cfg", args.cfg)) if v is not None}
+    if args.no_gate:
+        given["gate"] = None
     settings = SoundSettings(**given)  # what generate() uses, unless told otherwise
     out = add_sound(args.video, args.out, prompt=args.prompt, seed=args.seed, model=args.model,
                     settings=settings)
@@ -452,6 +454,8 @@ def build_parser() -> argparse.ArgumentParser:
     snd.add_argument("--seed", type=int, default=0)
     snd.add_argument("--steps", type=int, default=None, help="sampling steps (default: generate()'s, 8)")
     snd.add_argument("--cfg", type=float, default=None, help="guidance scale, 1 = none (default: generate()'s, 2)")
+    snd.add_argument("--no-gate", action="store_true",
+                     help="let sounds start where the tracker sees no contact (hidden hits; more stray sounds)")
     snd.add_argument("--model", type=Path, default=None, help="sound model folder (default: the shipped one)")
     snd.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     snd.set_defaults(handler=cmd_add_sound)

@@ -11,6 +11,7 @@ from minisora.pipeline.sound import VideoForSound, check_soundtrack
 from minisora.sound.synthesis import (
     SoundSettings,
     WorldSound,
+    gate_onsets,
     pad_to_window,
     sample_mel,
     window_starts,
@@ -141,3 +142,41 @@ def test_a_contact_path_model_hears_the_tracked_contacts_of_each_window():
         model.contact_mlp[-1].weight.zero_()
         model.contact_mlp[-1].bias.zero_()
     assert not np.allclose(track, sound(VideoForSound(frames, ball.fps, "", seed=0)).samples)
+
+
+def test_the_gate_lets_sounds_start_only_at_contacts_and_keeps_their_decay():
+    frames = 100  # 10 ms a frame: 1 s
+    mel = torch.full((1, 4, frames), -1.0)
+    for start in (20, 60):  # a hit at 0.2 s (a contact) and one at 0.6 s (none there)
+        mel[..., start: start + 10] = torch.linspace(0.8, -0.5, 10)
+    gated = gate_onsets(mel, [0.21], 0.01, before=0.02, after=0.04)
+    assert torch.equal(gated[..., :40], mel[..., :40])  # the contact's hit and its whole decay
+    rises = gated[..., 1:] - gated[..., :-1]
+    assert (rises[..., 40:] <= 0).all()  # after it nothing rises again: the 0.6 s hit is gone
+    assert gated[..., 60:70].max() <= -1.0 + 1e-6
+    # no contact at all: nothing rises above silence, not even in the first frame
+    loud_start = mel.clone()
+    loud_start[..., :5] = 0.5
+    assert (gate_onsets(loud_start, [], 0.01, 0.02, 0.04, silence=-1.0) == -1.0).all()
+
+
+def test_a_gated_soundtrack_has_no_sound_starting_where_nothing_touches(tiny_sound):
+    from minisora.eval.onsets import detect_onsets
+
+    still = np.full((33, 32, 32, 3), 40, np.uint8)  # nothing moves: the tracker sees no contact
+    loose = tiny_sound(VideoForSound(still, 16.0, "", seed=5)).samples
+    gated = WorldSound(tiny_sound.model, tiny_sound.vae, None,
+                       SoundSettings(steps=2, vocoder_iters=2, gate=(0.02, 0.04)))
+    track = gated(VideoForSound(still, 16.0, "", seed=5)).samples
+    assert track.shape == loose.shape
+    assert len(detect_onsets(track[1600:], 16_000)) < max(1, len(detect_onsets(loose[1600:], 16_000)))
+
+
+def test_gate_settings_read_from_text():
+    from minisora.sound.synthesis import parse_gate
+
+    assert parse_gate("20,40") == (0.02, 0.04)
+    assert parse_gate("none") is None and parse_gate("default") == SoundSettings.gate
+    for bad in ("20", "a,b", "-5,40"):
+        with pytest.raises(ValueError, match="gate"):
+            parse_gate(bad)

@@ -1,0 +1,83 @@
+"""The sound model on the world model's own videos: the benchmark's av_sync claims, voiced again.
+
+`minisora eval` scores sound on generated videos through its av_sync claims ("each visible
+contact makes a sound at that moment": onset F1 >= 0.8 against the contacts the analyzer sees).
+This takes the av_sync cases of finished eval runs, gives their MP4 frames a soundtrack again
+with the sound model under each setting asked for (the refined caption, as generate() gives it),
+and scores each with the benchmark's rule (eval/checks.py), audio analysed in memory. The same
+videos for every setting, so a difference is the sound's alone.
+
+    python bench/sound_generated.py runs/eval-g9-s0 runs/eval-g9-s1 --gate none 20,40
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", help="finished `minisora eval` run folders")
+    parser.add_argument("--model", default=None, help="sound model folder (default: the shipped one)")
+    parser.add_argument("--gate", nargs="+", default=["none"], metavar="BEFORE,AFTER",
+                        help="onset gates in ms to compare; 'none' for no gate, 'default' for SoundSettings.gate")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    from minisora.eval.analyzer import analyze
+    from minisora.eval.checks import _av_sync
+    from minisora.media import read_video
+    from minisora.pipeline.sound import VideoForSound
+    from minisora.sound.synthesis import SoundSettings, load_world_sound, parse_gate
+    from minisora.text.refine import refine_prompt
+
+    cases = []
+    for run in args.runs:
+        result = json.loads((Path(run) / "result.json").read_text())
+        cases += [c for c in result["cases"] if any(k["kind"] == "av_sync" for k in c["claims"])]
+    if not cases:
+        raise SystemExit("no av_sync cases in these runs: give `minisora eval --suite av_sync` (or all) runs")
+    videos = []
+    for case in cases:
+        video = read_video(case["video"], with_audio=False)
+        width, height = case["size"]
+        caption = refine_prompt(case["prompt"], seed=case["seed"], width=width, height=height,
+                                fps=16, duration=min(case["seconds"], 4.0)).caption
+        stored = next(k for k in case["claims"] if k["kind"] == "av_sync")
+        videos.append((video.frames, video.fps, caption, case["seed"], stored["passed"]))
+    print(f"{len(videos)} av_sync videos from {len(args.runs)} run(s); as stored: "
+          f"{sum(v[4] for v in videos)} claims passed\n")
+    print("| sound | av_sync claims | mean F1 | recall | precision | s / video |")
+    print("|---|---|---|---|---|---|")
+    sound = load_world_sound(args.model)
+    for gate in args.gate:
+        window = parse_gate(gate)
+        sound.settings = SoundSettings(gate=window)
+        passed, f1s, recalls, precisions, seconds = 0, [], [], [], []
+        for frames, fps, caption, seed, _ in videos:
+            start = time.perf_counter()
+            track = sound(VideoForSound(frames, fps, caption, seed))
+            seconds.append(time.perf_counter() - start)
+            ok, detail, _, _, f1 = _av_sync(analyze(frames, fps, track.samples, track.sample_rate))
+            passed += bool(ok)
+            f1s.append(f1)
+            if "recall" in detail:
+                recall, precision = (float(v) for v in detail.split("recall ")[1].rstrip(")").split(", precision "))
+                recalls.append(recall)
+                precisions.append(precision)
+            print(".", end="", file=sys.stderr, flush=True)
+        name = "no gate" if window is None else f"gate -{window[0] * 1000:g} / +{window[1] * 1000:g} ms"
+        print(f"| {name} | {passed} / {len(videos)} | {np.mean(f1s):.3f} | {np.mean(recalls):.3f} | "
+              f"{np.mean(precisions):.3f} | {np.mean(seconds):.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
