@@ -7,14 +7,22 @@ with the sound model under each setting asked for (the refined caption, as gener
 and scores each with the benchmark's rule (eval/checks.py), audio analysed in memory. The same
 videos for every setting, so a difference is the sound's alone.
 
-    python bench/sound_generated.py runs/eval-g9-s0 runs/eval-g9-s1 --gate none 20,40
+With --regenerate the path is generate()'s own, as the benchmark scores it: each case is generated
+again with the run's model and seed (silent), voiced from the frames before the watermark, saved
+through save_video (watermark, H.264, AAC) with one watermark id for every setting (so every
+setting gets the very same video stream), and the file is analysed as `minisora eval` does.
+
+    python bench/sound_generated.py runs/eval-g9-s0 runs/eval-g9-s1 --gate none default
+    python bench/sound_generated.py runs/eval-g9-s0 runs/eval-g9-s1 --gate none default --regenerate
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,32 +36,45 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="sound model folder (default: the shipped one)")
     parser.add_argument("--gate", nargs="+", default=["none"], metavar="BEFORE,AFTER",
                         help="onset gates in ms to compare; 'none' for no gate, 'default' for SoundSettings.gate")
+    parser.add_argument("--regenerate", action="store_true",
+                        help="generate the videos again and score the saved MP4s (generate()'s path)")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    from minisora.eval.analyzer import analyze
+    from minisora import __version__
+    from minisora.eval.analyzer import analyze, analyze_file
     from minisora.eval.checks import _av_sync
     from minisora.media import read_video
     from minisora.pipeline.sound import VideoForSound
+    from minisora.provenance import ProvenanceInfo, save_video
     from minisora.sound.synthesis import SoundSettings, load_world_sound, parse_gate
     from minisora.text.refine import refine_prompt
 
     cases = []
     for run in args.runs:
         result = json.loads((Path(run) / "result.json").read_text())
-        cases += [c for c in result["cases"] if any(k["kind"] == "av_sync" for k in c["claims"])]
+        cases += [(c, result) for c in result["cases"] if any(k["kind"] == "av_sync" for k in c["claims"])]
     if not cases:
         raise SystemExit("no av_sync cases in these runs: give `minisora eval --suite av_sync` (or all) runs")
     videos = []
-    for case in cases:
+    scratch = Path(tempfile.mkdtemp(prefix="sound-generated."))
+    for case, result in cases:
+        stored = next(k for k in case["claims"] if k["kind"] == "av_sync")["passed"]
+        if args.regenerate:
+            from minisora.pipeline import generate
+
+            made = generate(result["model"], case["prompt"], scratch / "silent.mp4", seconds=case["seconds"],
+                            size=tuple(case["size"]), seed=case["seed"], sound=None, **result["sampling"])
+            videos.append((made.frames, made.fps, made.caption, case["seed"], stored))
+            continue
         video = read_video(case["video"], with_audio=False)
         width, height = case["size"]
         caption = refine_prompt(case["prompt"], seed=case["seed"], width=width, height=height,
                                 fps=16, duration=min(case["seconds"], 4.0)).caption
-        stored = next(k for k in case["claims"] if k["kind"] == "av_sync")
-        videos.append((video.frames, video.fps, caption, case["seed"], stored["passed"]))
-    print(f"{len(videos)} av_sync videos from {len(args.runs)} run(s); as stored: "
+        videos.append((video.frames, video.fps, caption, case["seed"], stored))
+    path = "generated again, the saved MP4s scored" if args.regenerate else "the MP4s' frames voiced again"
+    print(f"{len(videos)} av_sync videos from {len(args.runs)} run(s), {path}; as the runs stored them: "
           f"{sum(v[4] for v in videos)} claims passed\n")
     print("| sound | av_sync claims | mean F1 | recall | precision | s / video |")
     print("|---|---|---|---|---|---|")
@@ -66,7 +87,14 @@ def main() -> None:
             start = time.perf_counter()
             track = sound(VideoForSound(frames, fps, caption, seed))
             seconds.append(time.perf_counter() - start)
-            ok, detail, _, _, f1 = _av_sync(analyze(frames, fps, track.samples, track.sample_rate))
+            if args.regenerate:  # as the benchmark reads it: the saved file, one watermark id
+                info = ProvenanceInfo("minisora-world-s", __version__, caption, seed, None)
+                path = save_video(scratch / "voiced.mp4", frames, fps, track.samples, info=info, fmt="mp4",
+                                  sample_rate=track.sample_rate, generation_id=seed % 2**32).path
+                analysis = analyze_file(path)
+            else:
+                analysis = analyze(frames, fps, track.samples, track.sample_rate)
+            ok, detail, _, _, f1 = _av_sync(analysis)
             passed += bool(ok)
             f1s.append(f1)
             if "recall" in detail:
@@ -77,6 +105,7 @@ def main() -> None:
         name = "no gate" if window is None else f"gate -{window[0] * 1000:g} / +{window[1] * 1000:g} ms"
         print(f"| {name} | {passed} / {len(videos)} | {np.mean(f1s):.3f} | {np.mean(recalls):.3f} | "
               f"{np.mean(precisions):.3f} | {np.mean(seconds):.2f} |", flush=True)
+    shutil.rmtree(scratch)
 
 
 if __name__ == "__main__":
