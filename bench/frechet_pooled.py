@@ -6,8 +6,10 @@ shipped model: 27.9 and 28.9; a continued run: 32.2 and 42.7). This pools finish
 model (their videos, read back from `runs/.../videos`) and compares them with as many fresh renders of the same cases (one render seed per video, seeds the
 runs never use), and a second such set against the first (the floor). Every model is compared
 with the same renders. The renders are watermarked as a model's videos are, with an id from
-their seed (eval/benchmark.py make_video), so the figures repeat from one invocation to the next
-(until stop 34 the id was random and they moved by ~0.6 at ~20, not in order).
+their seed (eval/benchmark.py make_video; until stop 34 a random one). The figures still move a
+little between invocations (the shipped model 20.0 and 19.6; before, 19.5 and 18.9), not in
+order: the threaded H.264 encoder does not always write the same frames for the same input
+(one render in six, checked).
 
     python bench/frechet_pooled.py runs/eval-g9-s0,runs/eval-g9-s1 runs/eval-g9s-3000-s0,runs/eval-g9s-3000-s1
 """

@@ -77,7 +77,7 @@ def make_video(model, case: Case, seed: int, path: Path, sampling: dict[str, Any
         clip = render_clip(_layout(parse_prompt, case, seed))
         frames = clip.frames if model == "render" else _round_trip(model, clip.frames)
         # an output like the model's: watermarked and signed (a render is algorithmicMedia); its
-        # watermark id follows the seed, so a reference render is the same file every time
+        # watermark id follows the seed, so a reference render carries the same mark every time
         info = ProvenanceInfo("minisora-world", __version__, case.prompt, seed, None, "algorithmicMedia")
         return save_video(path, frames, clip.fps, clip.audio, info=info, fmt="mp4",
                           generation_id=seed % 2**32).path

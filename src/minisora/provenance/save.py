@@ -69,7 +69,7 @@ def save_video(
 
     `generation_id` (32 bits) is a fresh random one unless given: every output is told apart by
     it. The benchmark gives its reference renders one from their seed, so that the same render
-    is the same file and its figures repeat."""
+    carries the same mark (the threaded H.264 encoder may still write it a little differently)."""
     path = Path(path)
     fmt = output_format(path, fmt)
     if not isinstance(info, ProvenanceInfo):
