@@ -9,8 +9,9 @@ videos for every setting, so a difference is the sound's alone.
 
 With --regenerate the path is generate()'s own, as the benchmark scores it: each case is generated
 again with the run's model and seed (silent), voiced from the frames before the watermark, saved
-through save_video (watermark, H.264, AAC) with one watermark id for every setting (so every
-setting gets the very same video stream), and the file is analysed as `minisora eval` does.
+through save_video (watermark, H.264, AAC) with one watermark id for every setting (the same
+frames and mark; the threaded H.264 encoder may still write a few of them a little differently),
+and the file is analysed as `minisora eval` does.
 
     python bench/sound_generated.py runs/eval-g9-s0 runs/eval-g9-s1 --gate none default
     python bench/sound_generated.py runs/eval-g9-s0 runs/eval-g9-s1 --gate none default --regenerate
@@ -31,11 +32,17 @@ import torch
 
 
 def main() -> None:
+    from minisora.sound.synthesis import SoundSettings, load_world_sound, parse_gate
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="finished `minisora eval` run folders")
     parser.add_argument("--model", default=None, help="sound model folder (default: the shipped one)")
     parser.add_argument("--gate", nargs="+", default=["none"], metavar="BEFORE,AFTER",
                         help="onset gates in ms to compare; 'none' for no gate, 'default' for SoundSettings.gate")
+    parser.add_argument("--contact-cfg", nargs="+", type=float, default=[SoundSettings.contact_cfg],
+                        help="guidance toward the tracked contacts to compare (SoundSettings.contact_cfg)")
+    parser.add_argument("--contact-from", type=float, default=SoundSettings.contact_from,
+                        help="contact guidance at noise levels t >= this only (SoundSettings.contact_from)")
     parser.add_argument("--regenerate", action="store_true",
                         help="generate the videos again and score the saved MP4s (generate()'s path)")
     parser.add_argument("--threads", type=int, default=1)
@@ -48,7 +55,6 @@ def main() -> None:
     from minisora.media import read_video
     from minisora.pipeline.sound import VideoForSound
     from minisora.provenance import ProvenanceInfo, save_video
-    from minisora.sound.synthesis import SoundSettings, load_world_sound, parse_gate
     from minisora.text.refine import refine_prompt
 
     cases = []
@@ -79,9 +85,9 @@ def main() -> None:
     print("| sound | av_sync claims | mean F1 | recall | precision | s / video |")
     print("|---|---|---|---|---|---|")
     sound = load_world_sound(args.model)
-    for gate in args.gate:
+    for gate, contact_cfg in ((g, c) for g in args.gate for c in args.contact_cfg):
         window = parse_gate(gate)
-        sound.settings = SoundSettings(gate=window)
+        sound.settings = SoundSettings(gate=window, contact_cfg=contact_cfg, contact_from=args.contact_from)
         passed, f1s, recalls, precisions, seconds = 0, [], [], [], []
         for frames, fps, caption, seed, _ in videos:
             start = time.perf_counter()
@@ -103,6 +109,7 @@ def main() -> None:
                 precisions.append(precision)
             print(".", end="", file=sys.stderr, flush=True)
         name = "no gate" if window is None else f"gate -{window[0] * 1000:g} / +{window[1] * 1000:g} ms"
+        name += f", contact guidance {contact_cfg:g} at t >= {args.contact_from:g}" if contact_cfg else ""
         print(f"| {name} | {passed} / {len(videos)} | {np.mean(f1s):.3f} | {np.mean(recalls):.3f} | "
               f"{np.mean(precisions):.3f} | {np.mean(seconds):.2f} |", flush=True)
     shutil.rmtree(scratch)

@@ -99,7 +99,8 @@ def settings_of(args):
     from minisora.sound.synthesis import SoundSettings, parse_gate
 
     return SoundSettings(steps=args.steps, cfg=args.cfg, vocoder_iters=args.vocoder_iters,
-                         gate=parse_gate(args.gate))
+                         gate=parse_gate(args.gate), contact_cfg=args.contact_cfg,
+                         contact_from=args.contact_from)
 
 
 def measure(args) -> tuple[list[tuple[str, dict]], dict]:
@@ -236,6 +237,10 @@ def main() -> None:
     parser.add_argument("--gate", default="default", metavar="BEFORE,AFTER",
                         help="onset gate in ms around each tracked contact, e.g. 20,40; 'none' for no gate "
                              "(default: SoundSettings.gate)")
+    parser.add_argument("--contact-cfg", type=float, default=SoundSettings.contact_cfg,
+                        help="guidance toward the tracked contacts (SoundSettings.contact_cfg)")
+    parser.add_argument("--contact-from", type=float, default=SoundSettings.contact_from,
+                        help="contact guidance at noise levels t >= this only")
     parser.add_argument("--classifier-clips", type=int, default=600)
     parser.add_argument("--repeats", type=int, default=2, help="overhead: runs of each prompt")
     parser.add_argument("--world", choices=("shipped", "random"), default="shipped",

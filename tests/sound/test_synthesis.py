@@ -180,3 +180,45 @@ def test_gate_settings_read_from_text():
     for bad in ("20", "a,b", "-5,40"):
         with pytest.raises(ValueError, match="gate"):
             parse_gate(bad)
+
+
+def test_contact_guidance_weighs_the_tracked_contacts_linearly_and_only_them(tiny_sound):
+    """One Euler step is linear in the contact guidance scale: 2 moves the mel twice as far as 1
+    from 0; a model without the contact path ignores the scale."""
+    from dataclasses import replace
+
+    from minisora.sound.config import SOUND_PRESETS
+    from minisora.sound.model import SoundDiT
+    from minisora.sound.tracked import FEATURES, STRONG
+
+    torch.manual_seed(0)
+    model = SoundDiT(replace(SOUND_PRESETS["tiny"], tracked_contacts=True))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.1)
+    contacts = torch.rand(1, 2, 1 + FEATURES)
+    contacts[0, :, 0] = torch.tensor([0.2, 0.4])  # seconds
+    contacts[0, :, STRONG] = 1.0  # both among the tracker's contacts
+    video = model.encode_video(torch.randn(1, 16, 3, 4, 4), 16.0, frames=torch.rand(1, 9, 4, 4), contacts=contacts)
+    noise = torch.randn(1, model.config.mel.n_mels, 24, generator=torch.Generator().manual_seed(2))
+    text, mask = torch.randn(1, 5, 384), torch.ones(1, 5, dtype=torch.bool)
+    known = torch.zeros(1, model.config.mel.n_mels, 0)
+    with torch.inference_mode():
+        x0, x1, x2 = (sample_mel(model, noise, video, text, mask, known, steps=1, scale=2.0, contact_scale=c)
+                      for c in (0.0, 1.0, 2.0))
+        plain = sample_mel(model, noise, video, text, mask, known, steps=1, scale=2.0)
+        other = tiny_sound.model
+        blind = other.encode_video(torch.randn(1, 16, 3, 4, 4), 16.0, frames=torch.rand(1, 9, 4, 4))
+        b0, b3 = (sample_mel(other, noise, blind, text, mask, known, steps=1, scale=2.0, contact_scale=c)
+                  for c in (0.0, 3.0))
+    assert torch.equal(x0, plain)
+    assert not torch.allclose(x1, x0, atol=1e-4)
+    torch.testing.assert_close(x2 - x1, x1 - x0, atol=1e-5, rtol=1e-4)
+    assert torch.equal(b0, b3)
+    faint = contacts.clone()
+    faint[0, :, STRONG] = 0.0  # faint velocity jumps alone: in both rows, so nothing to guide toward
+    video = video._replace(contacts=faint)
+    with torch.inference_mode():
+        f0, f2 = (sample_mel(model, noise, video, text, mask, known, steps=1, scale=2.0, contact_scale=c)
+                  for c in (0.0, 2.0))
+    torch.testing.assert_close(f0, f2, atol=1e-6, rtol=1e-6)

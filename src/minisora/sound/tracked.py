@@ -123,6 +123,7 @@ def contact_features(raw: torch.Tensor, caption: str = "") -> torch.Tensor:
     return out
 
 
+STRONG = 1  # column of the strong flag in contact_features' rows (1: among the tracker's contacts)
 PARTNER = 1 + 5  # column of the partner kind's one-hot in contact_features' rows
 PARTNER_LOOK = PARTNER + len(PARTNERS) + OBJECT_FEATURES  # the partner's colour, shape, size
 PARTNER_MATERIAL = PARTNER_LOOK + OBJECT_FEATURES + len(MATERIALS)
