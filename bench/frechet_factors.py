@@ -15,7 +15,6 @@ and the spreads (the trace term).
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import time
@@ -25,11 +24,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from frechet_pooled import POOLED_OFFSET, run_videos  # noqa: E402
+from frechet_pooled import POOLED_OFFSET, pooled_runs  # noqa: E402
 
 from minisora.eval.encoder import PER_QUARTER, QUARTERS, load_encoder, prepare  # noqa: E402
 from minisora.eval.quality import frechet_distance  # noqa: E402
-from minisora.eval.suites import cases  # noqa: E402
 from minisora.media import read_video  # noqa: E402
 from minisora.world.spec import BACKGROUNDS, PALETTE, SHAPES, SIZES  # noqa: E402
 
@@ -62,18 +60,7 @@ def split_distance(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", help="one model's finished eval runs, comma-separated; several models")
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    models = [[Path(p) for p in group.split(",")] for group in args.runs]
-    pooled = [[v for run in runs for v in run_videos(run)] for runs in models]
-    prompts = [p for p, _ in pooled[0]]
-    if any([p for p, _ in videos] != prompts for videos in pooled):
-        raise SystemExit("the models' runs hold different cases: pool the same suites and seed counts")
-    by_prompt = {(c.suite, c.prompt): c for c in cases("all")}
-    chosen = [by_prompt[p] for p in prompts]
+    models, pooled, chosen = pooled_runs(__doc__.splitlines()[0])
     encoder = load_encoder()
     start = time.perf_counter()
 
@@ -91,7 +78,7 @@ def main() -> None:
     for runs, videos in zip(models, pooled):
         name = re.sub(r"-s\d+$", "", runs[0].name)
         sets[name] = [read_heads(encoder, read_video(v, with_audio=False).frames) for _, v in videos]
-    print(f"{len(prompts)} videos a set ({time.perf_counter() - start:.0f} s)\n")
+    print(f"{len(chosen)} videos a set ({time.perf_counter() - start:.0f} s)\n")
 
     feats = {name: np.stack([f for f, _ in rows]) for name, rows in sets.items()}
     heads = {name: np.stack([h for _, h in rows]) for name, rows in sets.items()}

@@ -39,8 +39,11 @@ def run_videos(folder: Path) -> list[tuple[tuple[str, str], Path]]:
     return [((c["suite"], c["prompt"]), Path(c["video"])) for c in result["cases"]]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def pooled_runs(description: str) -> tuple[list[list[Path]], list[list], list]:
+    """Parse the command line (models' eval runs, comma-separated per model; --threads); return
+    each model's runs, each model's pooled ((suite, prompt), video) list, and the benchmark's
+    cases in that order (the same for every model, or a clear exit)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("runs", nargs="+", help="one model's finished eval runs, comma-separated; several models")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
@@ -54,12 +57,16 @@ def main() -> None:
     unknown = sorted({p for p in prompts if p not in by_prompt})
     if unknown:
         raise SystemExit(f"cases not in the 'all' suite: {unknown[:3]}")
-    chosen = [by_prompt[p] for p in prompts]
+    return models, pooled, [by_prompt[p] for p in prompts]
+
+
+def main() -> None:
+    models, pooled, chosen = pooled_runs(__doc__.splitlines()[0])
     encoder = load_encoder()
     start = time.perf_counter()
     reference = render_features(encoder, chosen, POOLED_OFFSET)
     floor = frechet_distance(render_features(encoder, chosen, POOLED_OFFSET + REFERENCE_SEED_OFFSET), reference)
-    print(f"{len(prompts)} videos a model; renders against renders (floor): {floor:.1f} "
+    print(f"{len(chosen)} videos a model; renders against renders (floor): {floor:.1f} "
           f"({time.perf_counter() - start:.0f} s)\n")
     print("| model | runs | Fréchet distance, pooled | per run (as `minisora eval` reports it) |")
     print("|---|---|---|---|")

@@ -49,7 +49,7 @@ class SoundSettings:
     gate: tuple[float, float] | None = (0.02, 0.04)
     # guidance toward the tracked contacts (sample_mel's contact_scale; 0: none), at noise levels
     # t >= contact_from only (5 of the 8 steps): on the world model's videos av_sync 20 -> 24 of 28
-    # claims; renders 0.956 -> 0.977 onset F1 with the same material (sound/README.md)
+    # claims; 300 renders, two sets: onset F1 0.956 / 0.956 -> 0.965 / 0.977, material kept (sound/README.md)
     contact_cfg: float = 2.0
     contact_from: float = 0.7
 
