@@ -37,7 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="finished `minisora eval` run folders")
     parser.add_argument("--model", default=None, help="sound model folder (default: the shipped one)")
-    parser.add_argument("--gate", nargs="+", default=["none"], metavar="BEFORE,AFTER",
+    parser.add_argument("--gate", nargs="+", default=["default"], metavar="BEFORE,AFTER",
                         help="onset gates in ms to compare; 'none' for no gate, 'default' for SoundSettings.gate")
     parser.add_argument("--contact-cfg", nargs="+", type=float, default=[SoundSettings.contact_cfg],
                         help="guidance toward the tracked contacts to compare (SoundSettings.contact_cfg)")

@@ -92,10 +92,16 @@ class VideoCondition(NamedTuple):
 
     def doubled(self) -> VideoCondition:
         """The batch twice over (guidance's conditional and unconditional halves)."""
-        return self._replace(tokens=torch.cat([self.tokens] * 2), pooled=torch.cat([self.pooled] * 2),
-                             frames=torch.cat([self.frames] * 2),
-                             seen=None if self.seen is None else torch.cat([self.seen] * 2),
-                             contacts=None if self.contacts is None else torch.cat([self.contacts] * 2))
+        return self.joined(self)
+
+    def joined(self, *others: VideoCondition) -> VideoCondition:
+        """This batch with the others' rows after it (one clip's timeline: times are this one's)."""
+        def cat(name: str) -> torch.Tensor | None:
+            parts = [getattr(v, name) for v in (self, *others)]
+            return None if parts[0] is None else torch.cat(parts)
+
+        return self._replace(tokens=cat("tokens"), pooled=cat("pooled"), frames=cat("frames"), seen=cat("seen"),
+                             contacts=cat("contacts"))
 
 
 LUMA = (0.299, 0.587, 0.114)  # Rec. 601 weights of red, green, blue

@@ -182,22 +182,20 @@ def sample_mel(model: SoundDiT, noise: torch.Tensor, video: VideoCondition, text
     `contact_scale` > 0 adds guidance toward the tracked contacts: the conditional velocity minus
     that of the same video and text told none of the tracker's (strong) contacts, its faint
     velocity jumps kept, times contact_scale, at noise levels t >= contact_from (when a hit
-    sounds is decided early, its timbre late)."""
+    sounds is decided early, its timbre late). A window without such contacts skips it."""
     k = known.shape[-1]
     guided = scale != 1.0  # guidance 1 is the conditional model alone: one half of the batch
     keep = torch.tensor([True, False] if guided else [True])
     if guided:
         text, mask, video = torch.cat([text, text]), torch.cat([mask, torch.zeros_like(mask)]), video.doubled()
-    toward_contacts = contact_scale != 0.0 and video.contacts is not None
+    strong = None if video.contacts is None else video.contacts[:1, :, STRONG] > 0.5
+    toward_contacts = contact_scale != 0.0 and strong is not None and bool(strong.any())
     if toward_contacts:  # a last row: the conditional one without its strong contacts
+        first = video._replace(tokens=video.tokens[:1], pooled=video.pooled[:1], frames=video.frames[:1],
+                               seen=None if video.seen is None else video.seen[:1])
         bare = video.contacts[:1].clone()
-        strong = bare[..., STRONG] > 0.5
-        bare[..., 0] = torch.where(strong, torch.full_like(bare[..., 0], FAR), bare[..., 0])  # FAR: reach no token
-        video = video._replace(tokens=torch.cat([video.tokens, video.tokens[:1]]),
-                               pooled=torch.cat([video.pooled, video.pooled[:1]]),
-                               frames=torch.cat([video.frames, video.frames[:1]]),
-                               seen=None if video.seen is None else torch.cat([video.seen, video.seen[:1]]),
-                               contacts=torch.cat([video.contacts, bare]))
+        bare[..., 0] = bare[..., 0].masked_fill(strong, FAR)  # a row at time FAR reaches no token
+        video = video.joined(first._replace(contacts=bare))
         text, mask, keep = torch.cat([text, text[:1]]), torch.cat([mask, mask[:1]]), torch.cat([keep, keep[:1]])
     times = sampling_times(steps, model.config.time_shift)
     x = noise.clone()
