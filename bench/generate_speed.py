@@ -79,11 +79,18 @@ def one(seconds: float, threads: int, bf16: bool) -> dict:
     pipeline.save = measured_save
     soundtrack, sound_time = pipeline.soundtrack, [0.0]
 
-    def timed_soundtrack(*args, **kwargs):
-        start = time.perf_counter()
-        out = soundtrack(*args, **kwargs)
-        sound_time[0] += time.perf_counter() - start
-        return out
+    def timed_soundtrack(*args, **kwargs):  # save_video calls the voicing it returns
+        voice = soundtrack(*args, **kwargs)
+        if voice is None:
+            return None
+
+        def timed_voice(shown):
+            start = time.perf_counter()
+            out = voice(shown)
+            sound_time[0] += time.perf_counter() - start
+            return out
+
+        return timed_voice
 
     pipeline.soundtrack = timed_soundtrack
     with tempfile.TemporaryDirectory() as folder:

@@ -8,13 +8,14 @@ and scores each with the benchmark's rule (eval/checks.py), audio analysed in me
 videos for every setting, so a difference is the sound's alone.
 
 With --regenerate the path is generate()'s own, as the benchmark scores it: each case is generated
-again with the run's model and seed (silent), voiced from the frames before the watermark, saved
-through save_video (watermark, H.264, AAC) with one watermark id for every setting (the same
-frames and mark; the threaded H.264 encoder may still write a few of them a little differently),
-and the file is analysed as `minisora eval` does.
+again with the run's model and seed (silent) and saved through save_video (watermark, H.264, AAC)
+with one watermark id for every setting, the sound made from the frames as the file shows them
+(watermarked, encoded and decoded again), and the file is analysed as `minisora eval` does.
+--before-encoder voices the frames before the watermark and H.264 instead (generate() until stop
+35; the threaded H.264 encoder may write a few of them a little differently run to run).
 
     python bench/sound_generated.py runs/eval-g9-s0 runs/eval-g9-s1 --gate none default
-    python bench/sound_generated.py runs/eval-g9-s0 runs/eval-g9-s1 --gate none default --regenerate
+    python bench/sound_generated.py runs/eval-g9-s0 runs/eval-g9-s1 --regenerate [--before-encoder]
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def main() -> None:
                         help="contact guidance at noise levels t >= this only (SoundSettings.contact_from)")
     parser.add_argument("--regenerate", action="store_true",
                         help="generate the videos again and score the saved MP4s (generate()'s path)")
+    parser.add_argument("--before-encoder", action="store_true",
+                        help="with --regenerate: voice the frames before the watermark and H.264")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -79,7 +82,10 @@ def main() -> None:
         caption = refine_prompt(case["prompt"], seed=case["seed"], width=width, height=height,
                                 fps=16, duration=min(case["seconds"], 4.0)).caption
         videos.append((video.frames, video.fps, caption, case["seed"], stored))
-    path = "generated again, the saved MP4s scored" if args.regenerate else "the MP4s' frames voiced again"
+    path = "the MP4s' frames voiced again"
+    if args.regenerate:
+        path = "generated again, the saved MP4s scored, voiced from the frames " + (
+            "before the watermark and H.264" if args.before_encoder else "as written")
     print(f"{len(videos)} av_sync videos from {len(args.runs)} run(s), {path}; as the runs stored them: "
           f"{sum(v[4] for v in videos)} claims passed\n")
     print("| sound | av_sync claims | mean F1 | recall | precision | s / video |")
@@ -90,15 +96,22 @@ def main() -> None:
         sound.settings = SoundSettings(gate=window, contact_cfg=contact_cfg, contact_from=args.contact_from)
         passed, f1s, recalls, precisions, seconds = 0, [], [], [], []
         for frames, fps, caption, seed, _ in videos:
-            start = time.perf_counter()
-            track = sound(VideoForSound(frames, fps, caption, seed))
-            seconds.append(time.perf_counter() - start)
             if args.regenerate:  # as the benchmark reads it: the saved file, one watermark id
                 info = ProvenanceInfo("minisora-world-s", __version__, caption, seed, None)
-                path = save_video(scratch / "voiced.mp4", frames, fps, track.samples, info=info, fmt="mp4",
-                                  sample_rate=track.sample_rate, generation_id=seed % 2**32).path
+
+                def voice(shown, frames=frames, fps=fps, caption=caption, seed=seed, seconds=seconds):
+                    start = time.perf_counter()
+                    track = sound(VideoForSound(frames if args.before_encoder else shown, fps, caption, seed))
+                    seconds.append(time.perf_counter() - start)
+                    return track.samples, track.sample_rate
+
+                path = save_video(scratch / "voiced.mp4", frames, fps, voice, info=info, fmt="mp4",
+                                  generation_id=seed % 2**32).path
                 analysis = analyze_file(path)
             else:
+                start = time.perf_counter()
+                track = sound(VideoForSound(frames, fps, caption, seed))
+                seconds.append(time.perf_counter() - start)
                 analysis = analyze(frames, fps, track.samples, track.sample_rate)
             ok, detail, _, _, f1 = _av_sync(analysis)
             passed += bool(ok)

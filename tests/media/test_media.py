@@ -24,6 +24,35 @@ def test_mp4_round_trip_keeps_frames_fps_audio(tmp_path, busy_spec):
     assert abs(lag) <= 2
 
 
+def test_mp4_voicing_hears_the_frames_the_file_shows(tmp_path, busy_spec):
+    """A soundtrack function gets the frames as encoded and decoded, not the ones handed in, and
+    its sound is muxed beside those very frames (the video packets are copied, not re-encoded)."""
+    clip = render_clip(busy_spec)
+    heard = []
+
+    def voice(shown):
+        heard.append(shown)
+        return clip.audio, 16_000
+
+    path = write_mp4(tmp_path / "clip.mp4", clip.frames, clip.fps, voice, metadata={"comment": "voiced"})
+    video = read_video(path)
+    (shown,) = heard
+    assert not np.array_equal(shown, clip.frames)  # H.264 is lossy: these are the decoded frames
+    np.testing.assert_array_equal(video.frames, shown)
+    assert video.audio is not None and video.audio.size == clip.audio.size
+    lag = np.argmax(np.correlate(video.audio[:8000], clip.audio[:8000], "full")) - 7999
+    assert abs(lag) <= 2
+    assert probe(path).fps == pytest.approx(16.0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]  # the silent scratch is gone
+
+    def broken(shown):
+        raise RuntimeError("the sound model failed")
+
+    with pytest.raises(RuntimeError, match="sound model failed"):
+        write_mp4(tmp_path / "other.mp4", clip.frames, clip.fps, broken)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]  # nothing half-written
+
+
 def test_probe_reports_size_fps_frames_audio(tmp_path, busy_spec):
     clip = render_clip(busy_spec)
     path = write_mp4(tmp_path / "clip.mp4", clip.frames, clip.fps, clip.audio)

@@ -7,6 +7,9 @@ dataset writer call them directly.
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -22,6 +25,9 @@ DEFAULT_CRF = 18
 DEFAULT_PIX_FMT = "yuv444p"
 AUDIO_RATE = 16_000
 AAC_FRAME = 1024
+
+# A soundtrack made from the frames as the file shows them: (T, H, W, 3) uint8 in, (samples, rate) out.
+Voicing = Callable[[np.ndarray], tuple[np.ndarray, int]]
 
 
 def check_frames(frames: np.ndarray, path: str | Path) -> np.ndarray:
@@ -42,38 +48,89 @@ def write_mp4(
     path: str | Path,
     frames: np.ndarray,
     fps: float,
-    audio: np.ndarray | None = None,
+    audio: np.ndarray | Voicing | None = None,
     sample_rate: int = AUDIO_RATE,
     crf: int = DEFAULT_CRF,
     codec: str = "libx264",
     pix_fmt: str = DEFAULT_PIX_FMT,
     metadata: dict[str, str] | None = None,
 ) -> Path:
-    """Write uint8 frames (T, H, W, 3) and optional mono float audio in [-1, 1] as an MP4."""
+    """Write uint8 frames (T, H, W, 3) and optional mono float audio in [-1, 1] as an MP4.
+
+    `audio` may instead be a function (a Voicing) that is handed the frames as the file shows
+    them, encoded and decoded again, and returns (samples, sample_rate): the video is encoded
+    once, the function hears what a viewer will see, and its sound is muxed beside the same
+    video packets. A sound that follows contacts it reads off the frames needs this: H.264 moves
+    a small, fast object by a pixel here and there, and a contact found before the encoder is not
+    always the one found after it (`sample_rate` is then the function's)."""
     import av
 
     frames = check_frames(frames, path)
     rate = Fraction(fps).limit_denominator(1001)
     with atomic_path(path, suffix=".mp4") as tmp:
-        with av.open(str(tmp), mode="w", format="mp4") as container:
-            for key, value in (metadata or {}).items():
-                container.metadata[key] = value
-            stream = container.add_stream(codec, rate=rate)
-            stream.width, stream.height = frames.shape[2], frames.shape[1]
-            stream.pix_fmt = pix_fmt
-            stream.options = {"crf": str(crf), "preset": "medium"}
-            if codec == "libx265":
-                stream.options["x265-params"] = "log-level=error"
-            audio_stream = None
-            if audio is not None:
-                audio_stream = container.add_stream("aac", rate=sample_rate, layout="mono")
-            for frame in frames:
-                video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
-                container.mux(stream.encode(video_frame))
-            container.mux(stream.encode(None))
-            if audio_stream is not None:
-                _encode_audio(container, audio_stream, audio, sample_rate, path)
+        if not callable(audio):
+            with av.open(str(tmp), mode="w", format="mp4") as container:
+                _set_metadata(container, metadata)
+                video = _video_stream(container, frames, rate, crf, codec, pix_fmt)
+                sound = None if audio is None else container.add_stream("aac", rate=sample_rate, layout="mono")
+                _encode_video(container, video, frames)  # streams are all added before the first packet
+                if sound is not None:
+                    _encode_audio(container, sound, audio, sample_rate, path)
+            return Path(path)
+        fd, name = tempfile.mkstemp(prefix=".silent.", suffix=".mp4", dir=Path(tmp).parent)
+        os.close(fd)
+        silent = Path(name)
+        try:
+            with av.open(str(silent), mode="w", format="mp4") as container:
+                _encode_video(container, _video_stream(container, frames, rate, crf, codec, pix_fmt), frames)
+            from minisora.media.read import read_video
+
+            samples, sample_rate = audio(read_video(silent, with_audio=False).frames)
+            _remux_with_audio(silent, tmp, samples, sample_rate, metadata, path)
+        finally:
+            silent.unlink(missing_ok=True)
     return Path(path)
+
+
+def _set_metadata(container, metadata: dict[str, str] | None) -> None:
+    for key, value in (metadata or {}).items():
+        container.metadata[key] = value
+
+
+def _video_stream(container, frames: np.ndarray, rate: Fraction, crf: int, codec: str, pix_fmt: str):
+    stream = container.add_stream(codec, rate=rate)
+    stream.width, stream.height = frames.shape[2], frames.shape[1]
+    stream.pix_fmt = pix_fmt
+    stream.options = {"crf": str(crf), "preset": "medium"}
+    if codec == "libx265":
+        stream.options["x265-params"] = "log-level=error"
+    return stream
+
+
+def _encode_video(container, stream, frames: np.ndarray) -> None:
+    import av
+
+    for frame in frames:
+        container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+    container.mux(stream.encode(None))
+
+
+def _remux_with_audio(silent: Path, out: Path, samples: np.ndarray, sample_rate: int,
+                      metadata: dict[str, str] | None, path) -> None:
+    """`silent`'s video packets, copied unchanged, and `samples` encoded as AAC, into `out`."""
+    import av
+
+    with av.open(str(silent)) as source, av.open(str(out), mode="w", format="mp4") as container:
+        _set_metadata(container, metadata)
+        video_in = source.streams.video[0]
+        video_out = container.add_stream_from_template(video_in)
+        audio_stream = container.add_stream("aac", rate=sample_rate, layout="mono")
+        for packet in source.demux(video_in):
+            if packet.dts is None:  # the demuxer's flush packet
+                continue
+            packet.stream = video_out
+            container.mux(packet)
+        _encode_audio(container, audio_stream, samples, sample_rate, path)
 
 
 def _encode_audio(container, stream, audio: np.ndarray, sample_rate: int, path) -> None:

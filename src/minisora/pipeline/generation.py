@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from minisora.media.write import Voicing
 from minisora.pipeline.chunks import (
     ChunkInputs,
     ChunkPlan,
@@ -119,9 +120,9 @@ def generate(model: str | Path | WorldModel | None, prompt: str | GenerateConfig
         made = make(config.mode, run, sources, frames, config.chunk_latents, config.context_latents,
                     config.model_fps)
     video = assemble(made, fps)
-    audio, rate = soundtrack(sound, video, fps, caption, config.seed) if fmt == "mp4" else (None, None)
-    # 6. save_video: watermark, write, sign
-    saved = save(out, fmt, video, fps, audio, rate, world, config, caption)
+    audio = soundtrack(sound, fps, caption, config.seed) if fmt == "mp4" else None
+    # 6. save_video: watermark, write (the sound made from the frames as written), sign
+    saved = save(out, fmt, video, fps, audio, world, config, caption)
     return Generation(saved, caption, config.mode, video, fps, made.chunks, notes)
 
 
@@ -361,21 +362,29 @@ def sound_for(sound: SoundModel | str | bool | None, world: WorldModel, note: Ca
     return load_world_sound(text=world.text if world.text.config.path == "" else None)
 
 
-def soundtrack(sound: SoundModel | None, frames: np.ndarray, fps: int, caption: str, seed: int
-               ) -> tuple[np.ndarray | None, int | None]:
-    """The sound model's soundtrack for the frames (issue 9), or silence without one. A long
-    video's sound hears its first caption throughout, not the storyboard: on the long_horizon
-    videos the storyboard's "rests on the floor" silenced contacts the video still showed
-    (onset recall 0.26 against 0.54, F1 0.41 against 0.63 on the same 4 videos)."""
+def soundtrack(sound: SoundModel | None, fps: int, caption: str, seed: int) -> Voicing | None:
+    """The sound model's soundtrack (issue 9), or None for silence: a function that save_video
+    hands the frames as the MP4 shows them (watermarked, encoded, decoded), so that the sound
+    follows the contacts a viewer sees. Voiced from the frames before the watermark and H.264,
+    the shipped models' videos passed 11 of the benchmark's 28 av_sync claims (mean onset F1
+    0.70); from the frames as written, 21 (0.85; `bench/sound_generated.py --regenerate`).
+
+    A long video's sound hears its first caption throughout, not the storyboard: on the
+    long_horizon videos the storyboard's "rests on the floor" silenced contacts the video still
+    showed (onset recall 0.26 against 0.54, F1 0.41 against 0.63 on the same 4 videos)."""
     if sound is None:
-        return None, None
-    video = VideoForSound(frames, fps, caption, seed)
-    track = check_soundtrack(sound(video), video)
-    return track.samples, track.sample_rate
+        return None
+
+    def voice(shown: np.ndarray) -> tuple[np.ndarray, int]:
+        video = VideoForSound(shown, fps, caption, seed)
+        track = check_soundtrack(sound(video), video)
+        return track.samples, track.sample_rate
+
+    return voice
 
 
-def save(out: Path, fmt: str, frames: np.ndarray, fps: int, audio: np.ndarray | None, rate: int | None,
-         world: WorldModel, config: GenerateConfig, caption: str) -> Path:
+def save(out: Path, fmt: str, frames: np.ndarray, fps: int, audio: Voicing | None, world: WorldModel,
+         config: GenerateConfig, caption: str) -> Path:
     from minisora import __version__
     from minisora.provenance import ProvenanceInfo, save_video
 
@@ -389,5 +398,4 @@ def save(out: Path, fmt: str, frames: np.ndarray, fps: int, audio: np.ndarray | 
                           steps=config.steps, parameters={"mode": config.mode, "user_prompt": config.prompt,
                                                           "width": frames.shape[2], "height": frames.shape[1],
                                                           "fps": fps, **settings})
-    extra = {} if rate is None else {"sample_rate": rate}
-    return save_video(out, frames, fps, audio, info=info, fmt=fmt, **extra).path
+    return save_video(out, frames, fps, audio, info=info, fmt=fmt).path

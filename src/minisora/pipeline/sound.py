@@ -1,7 +1,8 @@
 """The hook for the sound model (issue 9): video in, a soundtrack on the same timeline out.
 
-`generate()` calls a SoundModel, if given, with the finished frames and the caption, and muxes
-what it returns into the MP4. Without one the video is silent (GIF and PNG carry no sound).
+`generate()` calls a SoundModel, if given, with the frames as the MP4 shows them (watermarked,
+encoded and decoded again: save_video hands them over between writing the video and muxing the
+sound) and the caption. Without one the video is silent (GIF and PNG carry no sound).
 The model gets pixels, not latents, because long videos are made chunk by chunk: a sound model
 that wants the video latent re-encodes the frames with the autoencoder in one streaming pass.
 """
@@ -16,7 +17,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class VideoForSound:
-    frames: np.ndarray  # (T, H, W, 3) uint8, what the output will show
+    frames: np.ndarray  # (T, H, W, 3) uint8, what the output shows
     fps: float
     caption: str  # the refined prompt the video was generated from
     seed: int

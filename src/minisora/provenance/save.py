@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from minisora.media.atomic import atomic_path, check_writable
-from minisora.media.write import AUDIO_RATE, DEFAULT_CRF, DEFAULT_PIX_FMT
+from minisora.media.write import AUDIO_RATE, DEFAULT_CRF, DEFAULT_PIX_FMT, Voicing
 from minisora.provenance.certs import SigningIdentity, load_identity
 from minisora.provenance.manifest import ProvenanceInfo, manifest_definition, sign_file
 from minisora.provenance.payload import Payload, model_id_for
@@ -51,7 +51,7 @@ def save_video(
     path: str | Path,
     frames: np.ndarray,
     fps: float,
-    audio: np.ndarray | None = None,
+    audio: np.ndarray | Voicing | None = None,
     *,
     info: ProvenanceInfo,
     fmt: str | None = None,
@@ -66,6 +66,10 @@ def save_video(
     """Watermark frames (T, H, W, 3) uint8, write them as mp4 (with audio), gif or png, and
     embed a signed C2PA manifest. A png output of more than one frame is a folder of frames
     named after `path` without its suffix. Returns what was written and the payload.
+
+    `audio` (mp4 only): samples at `sample_rate`, or a function handed the frames as the file
+    will show them (watermarked, encoded and decoded again) that returns (samples, rate), so
+    that a sound read off the frames follows what a viewer sees (media.write.write_mp4).
 
     `generation_id` (32 bits) is a fresh random one unless given: every output is told apart by
     it. The benchmark gives its reference renders one from their seed, so that the same render

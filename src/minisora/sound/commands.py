@@ -24,11 +24,14 @@ def add_sound(video: str | Path, out: str | Path, *, prompt: str = "", seed: int
     check_writable(out)
     clip = read_video(video, with_audio=False)
     sound = load_world_sound(model, settings=settings)
-    request = VideoForSound(clip.frames, clip.fps, prompt, seed)
-    track = check_soundtrack(sound(request), request)
+
+    def voice(shown):  # the frames as `out` shows them: watermarked and encoded again
+        request = VideoForSound(shown, clip.fps, prompt, seed)
+        track = check_soundtrack(sound(request), request)
+        return track.samples, track.sample_rate
+
     steps = sound.settings.steps
     info = ProvenanceInfo(model_name="minisora-sound", model_version=__version__, prompt=prompt, seed=seed,
                           steps=steps, parameters={"mode": "add-sound", "source": Path(video).name,
                                                    "cfg": sound.settings.cfg})
-    return save_video(out, clip.frames, clip.fps, track.samples, info=info, fmt="mp4",
-                      sample_rate=track.sample_rate).path
+    return save_video(out, clip.frames, clip.fps, voice, info=info, fmt="mp4").path
