@@ -42,7 +42,7 @@ from minisora.pipeline.inputs import (
 )
 from minisora.pipeline.model import WorldModel, load_world_model
 from minisora.pipeline.modes import Made, Sources, make, new_frames
-from minisora.pipeline.sound import SoundModel, VideoForSound, check_soundtrack
+from minisora.pipeline.sound import SoundModel, voicing
 from minisora.pipeline.timeline import chunk_windows
 from minisora.text.refine import Storyboard, caption_count
 
@@ -372,15 +372,7 @@ def soundtrack(sound: SoundModel | None, fps: int, caption: str, seed: int) -> V
     A long video's sound hears its first caption throughout, not the storyboard: on the
     long_horizon videos the storyboard's "rests on the floor" silenced contacts the video still
     showed (onset recall 0.26 against 0.54, F1 0.41 against 0.63 on the same 4 videos)."""
-    if sound is None:
-        return None
-
-    def voice(shown: np.ndarray) -> tuple[np.ndarray, int]:
-        video = VideoForSound(shown, fps, caption, seed)
-        track = check_soundtrack(sound(video), video)
-        return track.samples, track.sample_rate
-
-    return voice
+    return None if sound is None else voicing(sound, fps, caption, seed)
 
 
 def save(out: Path, fmt: str, frames: np.ndarray, fps: int, audio: Voicing | None, world: WorldModel,

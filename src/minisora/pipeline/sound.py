@@ -14,6 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
+from minisora.media.write import Voicing
+
 
 @dataclass(frozen=True)
 class VideoForSound:
@@ -43,3 +45,15 @@ def check_soundtrack(track: Soundtrack, video: VideoForSound) -> Soundtrack:
         raise ValueError(f"the sound model returned {samples.size / track.sample_rate:.3f} s of sound "
                          f"for {duration:.3f} s of video")
     return Soundtrack(samples, track.sample_rate)
+
+
+def voicing(sound: SoundModel, fps: float, caption: str, seed: int) -> Voicing:
+    """`sound` as save_video's `audio`: handed the frames as the MP4 shows them (watermarked,
+    encoded, decoded), it returns the checked soundtrack's (samples, rate)."""
+
+    def voice(shown: np.ndarray) -> tuple[np.ndarray, int]:
+        video = VideoForSound(shown, fps, caption, seed)
+        track = check_soundtrack(sound(video), video)
+        return track.samples, track.sample_rate
+
+    return voice

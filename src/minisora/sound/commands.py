@@ -14,7 +14,7 @@ def add_sound(video: str | Path, out: str | Path, *, prompt: str = "", seed: int
     from minisora import __version__
     from minisora.media.atomic import check_writable
     from minisora.media.read import read_video
-    from minisora.pipeline.sound import VideoForSound, check_soundtrack
+    from minisora.pipeline.sound import voicing
     from minisora.provenance import ProvenanceInfo, save_video
     from minisora.sound.synthesis import load_world_sound
 
@@ -24,14 +24,10 @@ def add_sound(video: str | Path, out: str | Path, *, prompt: str = "", seed: int
     check_writable(out)
     clip = read_video(video, with_audio=False)
     sound = load_world_sound(model, settings=settings)
-
-    def voice(shown):  # the frames as `out` shows them: watermarked and encoded again
-        request = VideoForSound(shown, clip.fps, prompt, seed)
-        track = check_soundtrack(sound(request), request)
-        return track.samples, track.sample_rate
-
     steps = sound.settings.steps
     info = ProvenanceInfo(model_name="minisora-sound", model_version=__version__, prompt=prompt, seed=seed,
                           steps=steps, parameters={"mode": "add-sound", "source": Path(video).name,
                                                    "cfg": sound.settings.cfg})
-    return save_video(out, clip.frames, clip.fps, voice, info=info, fmt="mp4").path
+    # voiced from the frames as `out` shows them: watermarked and encoded again
+    return save_video(out, clip.frames, clip.fps, voicing(sound, clip.fps, prompt, seed), info=info,
+                      fmt="mp4").path
