@@ -491,6 +491,9 @@ def build_parser() -> argparse.ArgumentParser:
     ts.add_argument("--partner-dropout", type=float, default=None,
                     help="share of tracked contacts trained with their partner unknown, as the tracker "
                          "reports contacts whose partner it cannot find (0: none)")
+    ts.add_argument("--contact-dropout", type=float, default=None,
+                    help="share of clips trained told none of the tracker's contacts, their sound kept: "
+                         "trains the branch the contact guidance subtracts (0: none)")
     ts.add_argument("--generated", default=None, metavar="INDEX",
                     help="also train on the world model's videos, voiced at the contacts the tracker sees: "
                          "an index.jsonl of {\"video\": MP4, \"caption\": its prompt} per line (needs the contact path)")

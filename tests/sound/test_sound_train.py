@@ -220,6 +220,12 @@ def test_a_contact_path_model_trains_on_the_tracked_contacts_of_the_cache(cache,
     for row, i in enumerate(same):  # whole clips' contacts, unshifted by the crop; padding far away
         assert torch.equal(batch["tracked"][row, : len(stored[i])], contact_features(stored[i], captions[i]))
         assert torch.all(batch["tracked"][row, len(stored[i]):, 0] == FAR)
+    # --contact-dropout 1: every clip told none of its strong contacts, the faint jumps and the rest kept
+    bare = collate([items[i] for i in same], model.config, crop=2, generator=torch.Generator().manual_seed(0),
+                   contact_dropout=1.0)["tracked"]
+    strong = batch["tracked"][..., 1] > 0.5
+    assert bool(strong.any()) and torch.all(bare[..., 0][strong] == FAR)
+    assert torch.equal(bare[~strong], batch["tracked"][~strong]) and torch.equal(bare[..., 1:], batch["tracked"][..., 1:])
 
 
 def test_generated_videos_join_the_renders_with_the_contact_path(cache, tmp_path, bounce_clip):

@@ -194,3 +194,20 @@ def test_partner_dropout_tells_a_share_of_contacts_without_their_partner():
     assert out[dropped][:, partner_look].abs().sum() == 0 and out[dropped][:, -4:].abs().sum() == 0
     keep = torch.cat([torch.arange(6), torch.arange(10, 10 + look), torch.arange(object_material.start, 46 - 4)])
     assert torch.equal(out[dropped][:, keep], rows[dropped][:, keep])  # when, how hard, which object, its material
+
+
+def test_without_strong_takes_out_the_tracked_contacts_of_the_clips_named():
+    from minisora.sound.tracked import FAR, STRONG, contact_features, pad_contacts, without_strong
+
+    ball = (COLORS.index("red"), SHAPES.index("circle"), list(SIZES).index("small"))
+    none = (-1, -1, -1)
+    raw = torch.tensor([[0.5, 1.0, 0.3, -2.0, 1.0, *ball, *none],    # a strong floor contact
+                        [1.0, 0.0, 0.1, 0.2, 3.0, *ball, *none],     # a faint jump
+                        [2.0, 1.0, -1.0, 0.0, 2.0, *ball, *none]])  # a strong wall contact
+    rows = pad_contacts([contact_features(raw), contact_features(raw[:2])])  # (2, 3, 1 + FEATURES)
+    assert torch.equal(without_strong(rows, torch.tensor([False, False])), rows)
+    out = without_strong(rows, torch.tensor([True, False]))
+    assert out[0, :, 0].tolist() == [FAR, 1.0, FAR]  # clip 0: its strong contacts reach no token
+    assert torch.equal(out[0, :, 1:], rows[0, :, 1:]) and torch.equal(out[1], rows[1])  # the rest as it was
+    everything = without_strong(rows)
+    assert (everything[..., 0] < FAR).sum() == 2 and bool((everything[..., STRONG] < 0.5)[everything[..., 0] < FAR].all())

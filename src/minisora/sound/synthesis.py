@@ -27,7 +27,13 @@ from minisora.sound.cache import video_tensor
 from minisora.sound.griffinlim import griffin_lim
 from minisora.sound.mel import silence_level
 from minisora.sound.model import SoundDiT, VideoCondition, frame_grid
-from minisora.sound.tracked import FAR, STRONG, contact_features, pad_contacts, track_contacts
+from minisora.sound.tracked import (
+    STRONG,
+    contact_features,
+    pad_contacts,
+    track_contacts,
+    without_strong,
+)
 
 
 @dataclass(frozen=True)
@@ -193,9 +199,7 @@ def sample_mel(model: SoundDiT, noise: torch.Tensor, video: VideoCondition, text
     if toward_contacts:  # a last row: the conditional one without its strong contacts
         first = video._replace(tokens=video.tokens[:1], pooled=video.pooled[:1], frames=video.frames[:1],
                                seen=None if video.seen is None else video.seen[:1])
-        bare = video.contacts[:1].clone()
-        bare[..., 0] = bare[..., 0].masked_fill(strong, FAR)  # a row at time FAR reaches no token
-        video = video.joined(first._replace(contacts=bare))
+        video = video.joined(first._replace(contacts=without_strong(video.contacts[:1])))
         text, mask, keep = torch.cat([text, text[:1]]), torch.cat([mask, mask[:1]]), torch.cat([keep, keep[:1]])
     times = sampling_times(steps, model.config.time_shift)
     x = noise.clone()

@@ -143,6 +143,19 @@ def drop_partners(contacts: torch.Tensor, share: float, generator: torch.Generat
     return out
 
 
+def without_strong(contacts: torch.Tensor, which: torch.Tensor | None = None) -> torch.Tensor:
+    """Feature rows (B, K, 1 + FEATURES) with the tracker's (strong) contacts taken out, of the
+    clips `which` (B,) bool (default: all): their rows moved to time FAR, where they reach no
+    audio token; the faint velocity jumps stay. The contact guidance's second branch, and its
+    training (`train-sound --contact-dropout`)."""
+    strong = contacts[..., STRONG] > 0.5
+    if which is not None:
+        strong = strong & which[:, None]
+    out = contacts.clone()
+    out[..., 0] = out[..., 0].masked_fill(strong, FAR)
+    return out
+
+
 def _one_hot(index: torch.Tensor, classes: int) -> torch.Tensor:
     """(K,) indices, -1 for none -> (K, classes) with a 1 at the index (all zeros for -1)."""
     valid = index >= 0

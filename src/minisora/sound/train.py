@@ -65,6 +65,9 @@ class SoundTrainConfig:
     contact_loss: float = 0.0
     material_loss: float = 0.0
     partner_dropout: float = 0.0  # share of tracked contacts told with their partner unknown (augmentation)
+    # share of examples told none of the tracker's (strong) contacts, their sound kept: trains the
+    # contact guidance's second branch (synthesis.sample_mel), which otherwise is never seen in training
+    contact_dropout: float = 0.0
     # the world model's videos voiced at the contacts seen in them (sound.generated): an index.jsonl
     # of {"video", "caption"}, its cache made beside it in <index folder>/sound-cache; with the
     # tracked contact path only
@@ -110,11 +113,13 @@ def crop_window(latent_frames: int, first: int, count: int, fps: float, cfg: Sou
 
 
 def collate(items: list[dict[str, Any]], cfg: SoundConfig, crop: int = 0,
-            generator: torch.Generator | None = None, partner_dropout: float = 0.0) -> dict[str, Any]:
+            generator: torch.Generator | None = None, partner_dropout: float = 0.0,
+            contact_dropout: float = 0.0) -> dict[str, Any]:
     """A batch of one shape; with `crop`, one random window of `crop` latent frames for all;
-    `partner_dropout`: the share of tracked contacts told without their partner."""
+    `partner_dropout`: the share of tracked contacts told without their partner; `contact_dropout`:
+    the share of clips told none of their strong contacts (the faint jumps kept)."""
     from minisora.sound.mel import silence_level
-    from minisora.sound.tracked import drop_partners, pad_contacts
+    from minisora.sound.tracked import drop_partners, pad_contacts, without_strong
     from minisora.text.cache import pad_tokens
 
     mel = torch.stack([pad_frames(it["mel"].float(), cfg.mel_patch, silence_level(cfg.mel)) for it in items])
@@ -141,6 +146,8 @@ def collate(items: list[dict[str, Any]], cfg: SoundConfig, crop: int = 0,
     if cfg.tracked_contacts:  # the whole clip's, on its clock (the audio tokens' times are too)
         tracked = pad_contacts([it["tracked"] for it in items])  # features (cache.load_cache)
         tracked = drop_partners(tracked, partner_dropout, generator)
+        if contact_dropout > 0:
+            tracked = without_strong(tracked, torch.rand(len(items), generator=generator) < contact_dropout)
     return {"mel": mel, "latents": latents, "frames": grids, "text": text, "mask": mask, "fps": fps,
             "audio_offset": offset, "first_latent": first, "frames_start": first_frame / fps,
             "contact": torch.stack(contact), "materials": torch.stack(materials), "tracked": tracked}
@@ -338,7 +345,7 @@ def train_sound(config: SoundTrainConfig, log: Callable[[str], None] = print) ->
     while step < config.steps:
         generator = torch.Generator().manual_seed(int(np.random.SeedSequence([config.seed, step]).generate_state(1)[0]))
         batch = collate([items[i] for i in draw_batch(groups, config.batch, generator)], model.config,
-                        config.crop, generator, config.partner_dropout)
+                        config.crop, generator, config.partner_dropout, config.contact_dropout)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, config)
         loss, loss_parts = training_loss(model, batch, config, generator)
