@@ -55,9 +55,10 @@ class SoundSettings:
     gate: tuple[float, float] | None = (0.02, 0.04)
     # guidance toward the tracked contacts (sample_mel's contact_scale; 0: none), at noise levels
     # t >= contact_from only (5 of the 8 steps). With the shipped model (trained with
-    # --contact-dropout, stop 36), on generate()'s path for the world model's av_sync videos 20 -> 25
-    # of 28 claims, mean onset F1 0.825 -> 0.903; 300 renders, two sets: onset F1 0.970 / 0.977,
-    # material 0.919 / 0.913, no false onsets with the caption (sound/README.md)
+    # --contact-dropout, stop 36): over 342 generated videos' av_sync claims 273 passed, mean onset
+    # F1 0.813 (the model before at guidance 2: 265, 0.791; at 4 it voiced silence-worthy renders);
+    # 300 renders, two sets: onset F1 0.970 / 0.977, material 0.919 / 0.913, no false onsets with
+    # the caption (sound/README.md)
     contact_cfg: float = 3.0
     contact_from: float = 0.7
 
