@@ -228,6 +228,13 @@ def test_a_contact_path_model_trains_on_the_tracked_contacts_of_the_cache(cache,
     assert torch.equal(bare[~strong], batch["tracked"][~strong]) and torch.equal(bare[..., 1:], batch["tracked"][..., 1:])
 
 
+def test_a_share_outside_0_to_1_is_refused_by_name():
+    with pytest.raises(ValueError, match="--contact-dropout"):
+        SoundTrainConfig(contact_dropout=1.5)
+    with pytest.raises(ValueError, match="--partner-dropout"):
+        SoundTrainConfig.from_dict({"partner_dropout": -0.1})
+
+
 def test_generated_videos_join_the_renders_with_the_contact_path(cache, tmp_path, bounce_clip):
     """--generated: an index of MP4s is voiced and cached beside it on first use and its clips
     train with the renders; a model without the contact path is told what it needs."""

@@ -74,6 +74,11 @@ class SoundTrainConfig:
     generated: str | None = None
     model: dict[str, Any] = field(default_factory=dict)  # SoundConfig overrides of the preset
 
+    def __post_init__(self) -> None:
+        for name in ("partner_dropout", "contact_dropout"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} {getattr(self, name)} (--{name.replace('_', '-')}): a share, give 0 to 1")
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SoundTrainConfig:
         known = {f.name for f in fields(cls)}
