@@ -375,13 +375,11 @@ def _color_drift(analysis: Analysis):
     return drift <= DRIFT_RGB, f"largest colour drift {drift:.1f} RGB levels", frame, track, drift
 
 
-def _av_sync(analysis: Analysis):
-    """Onset F1 against visual contacts within AV_WINDOW_S. Recall: every contact seen has a sound.
-    Precision: every loud sound has a velocity jump (even a faint one) at that moment; sounds
-    under half the typical loudness of the matched ones are exempt, since a bounce too small or
-    too quick to resolve at the video's frame rate still rings."""
-    if not analysis.onsets and not analysis.contacts:
-        return False, "no contacts and no sounds", None, None, 0.0
+def av_matches(analysis: Analysis) -> tuple[list[float], list[bool], list[float], list[bool]]:
+    """The av_sync claim's matching: the visual contacts (one per 20 ms) and whether each has an
+    onset within AV_WINDOW_S; the loud onsets' times and whether each has a velocity jump (even a
+    faint one) there. Onsets under half the median loudness of the matched ones are not counted
+    (with no contact matched, every onset counts)."""
     visual = sorted({round(c.time, 3) for c in analysis.contacts})
     visual = [t for i, t in enumerate(visual) if i == 0 or t - visual[i - 1] > 0.02]
     hit_v = [any(abs(o.time - v) <= AV_WINDOW_S for o in analysis.onsets) for v in visual]
@@ -392,6 +390,17 @@ def _av_sync(analysis: Analysis):
     sounds = [o.time for o in analysis.onsets if o.strength >= loud]
     explained = [c.time for c in analysis.faint_contacts] + visual
     hit_s = [any(abs(s - v) <= AV_WINDOW_S for v in explained) for s in sounds]
+    return visual, hit_v, sounds, hit_s
+
+
+def _av_sync(analysis: Analysis):
+    """Onset F1 against visual contacts within AV_WINDOW_S. Recall: every contact seen has a sound.
+    Precision: every loud sound has a velocity jump (even a faint one) at that moment; sounds
+    under half the typical loudness of the matched ones are exempt, since a bounce too small or
+    too quick to resolve at the video's frame rate still rings."""
+    if not analysis.onsets and not analysis.contacts:
+        return False, "no contacts and no sounds", None, None, 0.0
+    visual, hit_v, sounds, hit_s = av_matches(analysis)
     recall = float(np.mean(hit_v)) if visual else 0.0
     precision = float(np.mean(hit_s)) if sounds else 0.0
     f1 = 2 * recall * precision / max(recall + precision, 1e-9)
