@@ -45,6 +45,30 @@ def clean_hits(spec, trajectory) -> list[Hit]:
     return hits
 
 
+def tracked_clean_hits(analysis, caption: str) -> list[Hit]:
+    """A video's clean hits as the world tracker sees them, for videos with no simulation behind
+    them (the world model's): its contacts against the floor or a wall with no other contact from
+    BEFORE_S before to AFTER_S after, each with the material the caption gives the struck object;
+    those whose material the caption does not settle are left out. The faint velocity jumps do not
+    crowd a hit (a generated object twitches: few of its hits would be left)."""
+    from minisora.sound.tracked import PARTNERS, analysis_contacts, caption_materials, material_of
+
+    rows = analysis_contacts(analysis).tolist()
+    looks = caption_materials(caption)
+    duration = analysis.num_frames / analysis.fps
+    hits = []
+    for i, row in enumerate(rows):
+        time, strong, partner = row[0], row[1] > 0.5, PARTNERS[int(row[4])]
+        crowded = any(j != i and other[1] > 0.5 and time - BEFORE_S <= other[0] <= time + AFTER_S
+                      for j, other in enumerate(rows))
+        if not strong or partner not in ("floor", "wall") or crowded or time + AFTER_S > duration:
+            continue
+        material = material_of(looks, *(int(v) for v in row[5:8]))
+        if material >= 0:
+            hits.append(Hit(time, CLASSES[material]))
+    return hits
+
+
 def hit_features(audio: np.ndarray, hits: list[Hit], config: MelConfig | None = None) -> np.ndarray:
     """(len(hits), 2 * n_mels) features of the hits in one mono track."""
     config = config or MelConfig()
