@@ -120,3 +120,18 @@ def test_bad_frames_and_unwritable_output_leave_nothing(tmp_path):
     with pytest.raises(MediaError, match=r"\[-1, 1\]"):
         write_mp4(tmp_path / "a.mp4", np.zeros((4, 16, 16, 3), np.uint8), 16, audio=np.full(100, 3.0))
     assert list(tmp_path.iterdir()) == []  # no half-written file, no temp left behind
+
+
+def test_mp4_writes_the_same_bytes_for_the_same_frames_whatever_ran_before(tmp_path, busy_spec):
+    """A benchmark rerun must read the frames the first run read: libx264's B-frame decisions
+    depended on what the process had done before (the same frames, other files), so MP4s are
+    written without B-frames. Work between the writes (numpy's LAPACK here) used to change them."""
+    frames = render_clip(busy_spec).frames
+    # noise on the render, as a generated video has: the plain render alone rarely showed it
+    noisy = np.clip(frames.astype(np.int16) + np.random.default_rng(0).integers(-12, 13, frames.shape), 0, 255)
+    noisy = noisy.astype(np.uint8)
+    written = set()
+    for _ in range(6):
+        np.linalg.svd(np.random.default_rng().random((80, 80)))
+        written.add(write_mp4(tmp_path / "again.mp4", noisy, 16).read_bytes())
+    assert len(written) == 1

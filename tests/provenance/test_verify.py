@@ -59,8 +59,11 @@ def test_a_change_that_breaks_decoding_is_still_tampered(signed, tmp_path):
     signed manifest still says the file was changed after signing."""
     from minisora.media import MediaError
 
+    import av
+
+    with av.open(str(signed)) as container:  # where the first video sample lies (audio may come first)
+        start = next(p.pos for p in container.demux(video=0) if p.pos is not None)
     data = bytearray(signed.read_bytes())
-    start = data.index(b"mdat") + 4  # the first video sample
     data[start: start + 4] = b"\xff\xff\xff\x7f"  # the first NAL unit says it is 2 GB long
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(data)

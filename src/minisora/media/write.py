@@ -102,6 +102,12 @@ def _video_stream(container, frames: np.ndarray, rate: Fraction, crf: int, codec
     stream.width, stream.height = frames.shape[2], frames.shape[1]
     stream.pix_fmt = pix_fmt
     stream.options = {"crf": str(crf), "preset": "medium"}
+    if codec == "libx264":
+        # no B-frames: with them libx264 wrote the same frames into different files from run to
+        # run (one 64x64 clip: 5-8 sizes in 12 runs in one process, whatever its thread count:
+        # its B-frame decisions read what the process did before), so the benchmark read other
+        # frames on a rerun; without them every run writes the same bytes, ~4% larger
+        stream.options["bf"] = "0"
     if codec == "libx265":
         stream.options["x265-params"] = "log-level=error"
     return stream
