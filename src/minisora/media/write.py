@@ -54,6 +54,7 @@ def write_mp4(
     codec: str = "libx264",
     pix_fmt: str = DEFAULT_PIX_FMT,
     metadata: dict[str, str] | None = None,
+    b_frames: bool = False,
 ) -> Path:
     """Write uint8 frames (T, H, W, 3) and optional mono float audio in [-1, 1] as an MP4.
 
@@ -62,7 +63,11 @@ def write_mp4(
     once, the function hears what a viewer will see, and its sound is muxed beside the same
     video packets. A sound that follows contacts it reads off the frames needs this: H.264 moves
     a small, fast object by a pixel here and there, and a contact found before the encoder is not
-    always the one found after it (`sample_rate` is then the function's)."""
+    always the one found after it (`sample_rate` is then the function's).
+
+    `b_frames` lets libx264 use B-frames as it likes (what a re-upload's encoder does; the
+    watermark attacks use it); without them, the default, the same frames always give the same
+    bytes."""
     import av
 
     frames = check_frames(frames, path)
@@ -71,7 +76,7 @@ def write_mp4(
         if not callable(audio):
             with av.open(str(tmp), mode="w", format="mp4") as container:
                 _set_metadata(container, metadata)
-                video = _video_stream(container, frames, rate, crf, codec, pix_fmt)
+                video = _video_stream(container, frames, rate, crf, codec, pix_fmt, b_frames)
                 sound = None if audio is None else container.add_stream("aac", rate=sample_rate, layout="mono")
                 _encode_video(container, video, frames)  # streams are all added before the first packet
                 if sound is not None:
@@ -82,7 +87,8 @@ def write_mp4(
         silent = Path(name)
         try:
             with av.open(str(silent), mode="w", format="mp4") as container:
-                _encode_video(container, _video_stream(container, frames, rate, crf, codec, pix_fmt), frames)
+                _encode_video(container, _video_stream(container, frames, rate, crf, codec, pix_fmt, b_frames),
+                              frames)
             from minisora.media.read import read_video
 
             samples, sample_rate = audio(read_video(silent, with_audio=False).frames)
@@ -97,12 +103,13 @@ def _set_metadata(container, metadata: dict[str, str] | None) -> None:
         container.metadata[key] = value
 
 
-def _video_stream(container, frames: np.ndarray, rate: Fraction, crf: int, codec: str, pix_fmt: str):
+def _video_stream(container, frames: np.ndarray, rate: Fraction, crf: int, codec: str, pix_fmt: str,
+                  b_frames: bool = False):
     stream = container.add_stream(codec, rate=rate)
     stream.width, stream.height = frames.shape[2], frames.shape[1]
     stream.pix_fmt = pix_fmt
     stream.options = {"crf": str(crf), "preset": "medium"}
-    if codec == "libx264":
+    if codec == "libx264" and not b_frames:
         # no B-frames: with them libx264 wrote the same frames into different files from run to
         # run (one 64x64 clip: 5-8 sizes in 12 runs in one process, whatever its thread count:
         # its B-frame decisions read what the process did before), so the benchmark read other

@@ -18,12 +18,12 @@ FPS = 16  # the rate the codecs are told; the default world output rate
 
 
 def reencode(frames: np.ndarray, crf: int, codec: str = "libx264") -> np.ndarray:
-    """Encode as MP4 in yuv420p (what a re-upload does) at `crf`, and decode."""
+    """Encode as MP4 in yuv420p with B-frames (what a re-upload does) at `crf`, and decode."""
     from minisora.media import read_video, write_mp4
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "attack.mp4"
-        write_mp4(path, _even(frames), FPS, crf=crf, codec=codec, pix_fmt="yuv420p")
+        write_mp4(path, _even(frames), FPS, crf=crf, codec=codec, pix_fmt="yuv420p", b_frames=True)
         return read_video(path, with_audio=False).frames
 
 
