@@ -58,8 +58,8 @@ class SoundSettings:
     # --contact-dropout, stop 36): over 342 generated videos' av_sync claims 273 passed, mean onset
     # F1 0.813 (the model before at guidance 2: 265, 0.791; at 4 it voiced silence-worthy renders);
     # 300 renders, two sets: onset F1 0.970 / 0.977, material 0.919 / 0.913, no false onsets with
-    # the caption; 140 held-out videos of the shipped world model: pooled onset F1 0.931 (the gate
-    # alone, 28 videos: 0.880 against 0.938) (sound/README.md)
+    # the caption; 140 held-out videos of the shipped world model: pooled onset F1 0.909 (the gate
+    # alone: 0.860) (sound/README.md)
     contact_cfg: float = 3.0
     contact_from: float = 0.7
 
