@@ -57,9 +57,9 @@ def test_a_changed_byte_is_tampered(signed, tmp_path):
 def test_a_change_that_breaks_decoding_is_still_tampered(signed, tmp_path):
     """Bytes changed so that the frames no longer decode: the watermark cannot be read, but the
     signed manifest still says the file was changed after signing."""
-    from minisora.media import MediaError
-
     import av
+
+    from minisora.media import MediaError
 
     with av.open(str(signed)) as container:  # where the first video sample lies (audio may come first)
         start = next(p.pos for p in container.demux(video=0) if p.pos is not None)
