@@ -247,8 +247,7 @@ def score(args, videos: list[tuple], scratch: Path) -> None:
                 recalls.append(recall)
                 precisions.append(precision)
             print(".", end="", file=sys.stderr, flush=True)
-        name = "no gate" if window is None else f"gate -{window[0] * 1000:g} / +{window[1] * 1000:g} ms"
-        name += f", contact guidance {contact_cfg:g} at t >= {args.contact_from:g}" if contact_cfg else ""
+        name = setting_name(window, contact_cfg, args.contact_from)
         recall, precision = float(np.mean(pooled_v or [0])), float(np.mean(pooled_s or [0]))
         pooled = 2 * recall * precision / max(recall + precision, 1e-9)
         per_min = f"{stray / quiet_s * 60:.2f} ({quiet_s / 60:.1f} min)" if quiet_s else "-"
@@ -258,6 +257,11 @@ def score(args, videos: list[tuple], scratch: Path) -> None:
               f"{f'{np.mean(material):.3f} ({len(material)})' if material else '-'} | {np.mean(seconds):.2f} |",
               flush=True)
     shutil.rmtree(scratch)
+
+
+def setting_name(window: tuple[float, float] | None, contact_cfg: float, contact_from: float) -> str:
+    name = "no gate" if window is None else f"gate -{window[0] * 1000:g} / +{window[1] * 1000:g} ms"
+    return name + (f", contact guidance {contact_cfg:g} at t >= {contact_from:g}" if contact_cfg else "")
 
 
 def resting_table(args, videos: list[tuple]) -> None:
@@ -290,8 +294,7 @@ def resting_table(args, videos: list[tuple]) -> None:
             onsets += len(analysis.onsets)
             jumps = [c.time for c in analysis.faint_contacts]
             stray += sum(not any(abs(o.time - t) <= AV_WINDOW_S for t in jumps) for o in analysis.onsets)
-        name = "no gate" if window is None else f"gate -{window[0] * 1000:g} / +{window[1] * 1000:g} ms"
-        name += f", contact guidance {contact_cfg:g} at t >= {args.contact_from:g}" if contact_cfg else ""
+        name = setting_name(window, contact_cfg, args.contact_from)
         per_min = 60 / max(quiet_s, 1e-9)
         print(f"| {name} | {still} of {len(videos)} ({quiet_s / 60:.1f}) | {onsets * per_min:.2f} | "
               f"{stray * per_min:.2f} |", flush=True)
