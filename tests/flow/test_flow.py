@@ -212,3 +212,30 @@ def test_context_guidance_blinds_the_unconditional_branch():
     assert torch.equal(seen[0][0][1], x[0])
     with pytest.raises(ValueError, match="needs `made`"):
         guided_denoiser(model, text, mask, null, null_mask, 3.0, given_noise=noise)
+
+
+def test_loss_weight_is_a_weighted_mean_over_cells():
+    """A uniform weight is no weight; a weight on one cell makes that cell's error count more,
+    the same for every channel; conditioning frames still carry none."""
+    x0, eps = torch.randn(2, 3, 4, 2, 2), torch.randn(2, 3, 4, 2, 2)
+    t = torch.full((2, 4), 0.5)
+    cond = torch.tensor([[True, False, False, False], [False, False, False, False]])
+
+    def wrong_at_one_cell(x, tt):
+        v = velocity_target(x0, eps).clone()
+        v[:, :, 1, 0, 0] += 1.0  # error 1 on every channel at (frame 1, cell 0, 0)
+        v[:, :, 0] += 100.0  # and a large one on frame 0: conditioning in clip 0 only
+        return v
+
+    plain = flow_loss(wrong_at_one_cell, x0, eps, t, cond)
+    assert torch.allclose(flow_loss(wrong_at_one_cell, x0, eps, t, cond, torch.full((2, 4, 2, 2), 3.0)), plain)
+    # the plain mean over the generated cells against the same with one cell weighted 5x
+    weight = torch.ones(2, 4, 2, 2)
+    weight[:, 1, 0, 0] = 5.0
+    weighted = flow_loss(wrong_at_one_cell, x0, eps, t, cond, weight)
+    cells = 3 * 4 + 4 * 4  # generated cells of clip 0 and clip 1
+    err = 2 * 1.0 + 4 * 100.0**2  # per channel: the one cell in both clips, clip 1's frame 0
+    assert torch.allclose(plain, torch.tensor(err / cells))
+    assert torch.allclose(weighted, torch.tensor((2 * 5.0 + 4 * 100.0**2) / (cells + 2 * 4.0)))
+    with pytest.raises(ValueError, match="loss weight must be"):
+        flow_loss(wrong_at_one_cell, x0, eps, t, cond, torch.ones(2, 4, 2))

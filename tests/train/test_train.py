@@ -293,3 +293,35 @@ def test_cli_refuses_bf16_before_encoding_where_the_cpu_lacks_it(tmp_path, capsy
                  "--steps", "5", "--bf16"]) == 2
     assert "leave --bf16 out" in capsys.readouterr().err
     assert not latents.exists() and not out.exists()
+
+
+def test_object_weight_needs_object_maps(tiny_latents, tmp_path):
+    """Shards encoded before the object maps existed cannot be weighted: a clear error, no run."""
+    cfg = TrainConfig(latents=str(tiny_latents), out=str(tmp_path / "run"), preset="tiny", steps=1,
+                      video_frames=(3,), tokens_per_batch=64, object_weight=2.0, progress=False)
+    with pytest.raises(ValueError, match="object maps.*encode the world folder again"):
+        Trainer(cfg).run()
+    assert not (tmp_path / "run").exists() or not list((tmp_path / "run").glob("step_*"))
+    with pytest.raises(ValueError, match="--object-weight"):
+        TrainConfig(latents="x", object_weight=-1.0).validate()
+
+
+def test_object_map_covers_the_cells_and_frames_of_each_box():
+    """Latent frame 0 is video frame 0, latent frame j the frames 4j-3..4j; a cell's cover is the
+    most any of its frames gives; hidden objects (visible 0) cover nothing."""
+    from minisora.train.shards import object_map
+
+    def frame(*boxes, visible=1.0):
+        return {"objects": [{"box": list(b), "visible": visible} for b in boxes]}
+
+    empty = frame()
+    frames = [frame((0, 0, 8, 8)), empty, empty, empty, empty, frame((8, 0, 12, 8)),
+              frame((0, 8, 8, 16), visible=0.0), empty, empty, frame((0, 0, 16, 16))]
+    cover = object_map({"width": 16, "height": 16, "frames": frames}, (3, 2, 2), spatial=8, temporal=4)
+    assert cover.dtype == torch.uint8 and cover.shape == (3, 2, 2)
+    assert cover[0].tolist() == [[255, 0], [0, 0]]  # frame 0 alone: its box fills cell (0, 0)
+    assert cover[1].tolist() == [[0, 0], [0, 0]]  # frames 1-4: nothing
+    assert cover[2].tolist() == [[0, 128], [0, 0]]  # frames 5-8: half of cell (0, 1), the hidden one nothing
+    # frame 9 starts a fourth latent frame, which this grid has not: left out
+    with pytest.raises(ValueError, match="annotations are for 16x16"):
+        object_map({"width": 16, "height": 16, "frames": frames}, (3, 4, 4), spatial=8, temporal=4)

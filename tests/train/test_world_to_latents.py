@@ -28,6 +28,21 @@ def test_world_clips_encode_once_and_train(tmp_path):
     assert [tuple(c.latent.shape) for c in clips] == [(4, 3, 8, 8)] * 3  # 9 frames -> 3, 32 px / 4
     assert all(c in text for clip in clips for c in clip.captions) and "" in text
     assert len(clips[0].captions) > 1  # the detailed caption and the short prompts
+    # each clip's object map: where the annotations put an object, and nowhere else
+    from minisora.world.torch_dataset import WorldClipDataset
+
+    data = WorldClipDataset(world, with_audio=False)
+    for clip, index in zip(clips, range(len(data))):
+        assert clip.objects is not None and clip.objects.shape == (3, 8, 8) and clip.objects.dtype == torch.uint8
+        first = data[index]["annotations"]["frames"][0]["objects"]
+        inside = torch.zeros(8, 8, dtype=torch.bool)
+        for obj in first:
+            x0, y0, x1, y1 = obj["box"]
+            cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+            if obj["visible"] > 0 and 0 <= cx < 32 and 0 <= cy < 32:
+                assert clip.objects[0, int(cy // 4), int(cx // 4)] > 0  # the cell of its centre is covered
+            inside[max(0, int(y0 // 4)):max(0, int(-(-y1 // 4))), max(0, int(x0 // 4)):max(0, int(-(-x1 // 4)))] = True
+        assert not clip.objects[0][~inside].any()  # no cover outside every box
     # a second call finds the finished folder and encodes nothing
     assert ensure_latents(tmp_path / "latents", world, vae, progress=False) == latents
     # killed after its last shards but before the text cache was saved: the resume fills it in
@@ -48,4 +63,14 @@ def test_world_clips_encode_once_and_train(tmp_path):
     cfg = TrainConfig(latents=str(latents), out=str(tmp_path / "run"), preset="tiny", steps=2,
                       video_frames=(3,), tokens_per_batch=64, checkpoint_every=2, progress=False)
     records = Trainer(cfg).run()
+    assert len(records) == 2 and all(torch.isfinite(torch.tensor(r["loss"])) for r in records)
+    # weighted by the object maps: the batch carries 1 + W x cover, and it trains
+    from minisora.train.buckets import BucketSampler
+    from minisora.train.loop import model_config
+
+    weighted = TrainConfig(**{**cfg.__dict__, "out": str(tmp_path / "run-w"), "object_weight": 4.0})
+    batch = BucketSampler(clips, text, weighted, model_config(weighted, manifest).patch).batch(0)
+    assert batch.weight is not None and batch.weight.shape == (batch.latents.shape[0], *batch.latents.shape[2:])
+    assert batch.weight.min() == 1.0 and 1.0 < batch.weight.max() <= 5.0
+    records = Trainer(weighted).run()
     assert len(records) == 2 and all(torch.isfinite(torch.tensor(r["loss"])) for r in records)

@@ -41,14 +41,22 @@ def condition_times(t: torch.Tensor, cond_mask: torch.Tensor | None) -> torch.Te
 
 
 def flow_loss(denoiser: Denoiser, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor,
-              cond_mask: torch.Tensor | None = None) -> torch.Tensor:
+              cond_mask: torch.Tensor | None = None, weight: torch.Tensor | None = None) -> torch.Tensor:
     """Mean squared velocity error over the frames to generate (conditioning frames excluded).
 
-    x0, noise (B, C, T', H', W'); t (B, T') in [0, 1]; cond_mask (B, T') bool or None."""
+    x0, noise (B, C, T', H', W'); t (B, T') in [0, 1]; cond_mask (B, T') bool or None; weight
+    (B, T', H', W') or None: each latent cell's weight in the mean (e.g. more where objects are),
+    the same for every channel. The mean is normalised by the weights, so a uniform weight is no
+    weight at all."""
     t = condition_times(t, cond_mask)
     v = denoiser(interpolate(x0, noise, t), t)
     err = (v.float() - velocity_target(x0, noise).float()).pow(2)  # (B, C, T', H', W')
-    if cond_mask is None:
+    if cond_mask is None and weight is None:
         return err.mean()
-    weight = frame_view((~cond_mask).float()).expand_as(err)
-    return (err * weight).sum() / weight.sum().clamp_min(1.0)
+    if weight is not None and weight.shape != (err.shape[0], *err.shape[2:]):
+        raise ValueError(f"loss weight must be (B, T', H', W') = {(err.shape[0], *err.shape[2:])}, "
+                         f"got {tuple(weight.shape)}")
+    w = torch.ones_like(err) if weight is None else weight.float()[:, None].expand_as(err)
+    if cond_mask is not None:
+        w = w * frame_view((~cond_mask).float())
+    return (err * w).sum() / w.sum().clamp_min(1.0)

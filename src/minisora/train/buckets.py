@@ -49,6 +49,7 @@ class Batch:
     text_mask: torch.Tensor  # (B, L) bool
     bucket: Bucket
     count: torch.Tensor  # (B,) long: objects the caption names, 0 = unknown (short prompts, no caption)
+    weight: torch.Tensor | None = None  # (B, T', H', W') the loss weight of each latent cell, or None
 
 
 def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
@@ -61,6 +62,11 @@ class BucketSampler:
                  patch: tuple[int, int, int]) -> None:
         if not clips:
             raise ValueError("no latent clips to train on")
+        if config.object_weight > 0 and any(c.objects is None for c in clips):
+            missing = sum(c.objects is None for c in clips)
+            raise ValueError(f"--object-weight needs the shards' object maps, and {missing} of {len(clips)} "
+                             "clips have none (latent folders encoded before stop 38): encode the world "
+                             "folder again into a new --latents folder, or leave --object-weight out")
         self.clips, self.text, self.config, self.patch = clips, text, config, patch
         self.by_size: dict[tuple[int, int], list[int]] = defaultdict(list)
         for i, clip in enumerate(clips):
@@ -112,7 +118,11 @@ class BucketSampler:
         t = sample_timesteps(bucket.batch, bucket.frames, shift, cfg.per_frame_noise, generator=g)
         cond = sample_condition_masks(bucket.batch, bucket.frames, cfg.condition_modes, g)
         noise = torch.randn(latents.shape, generator=g)
-        return Batch(latents, noise, t, cond, text, text_mask, bucket, count)
+        weight = None
+        if cfg.object_weight > 0:
+            cover = torch.stack([c.objects[: bucket.frames] for c in clips]).float() / 255  # (B, T', H', W')
+            weight = 1 + cfg.object_weight * cover
+        return Batch(latents, noise, t, cond, text, text_mask, bucket, count, weight)
 
     def _count(self, index: int) -> int:
         """Objects the clip's detailed caption names. Short prompts may leave objects out ("a ball

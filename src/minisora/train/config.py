@@ -40,6 +40,9 @@ class TrainConfig:
     caption_dropout: float = 0.1  # replaced by the empty caption, for classifier-free guidance
     short_prompt_share: float = 0.2  # use one of the clip's short prompts instead of its caption
     per_frame_noise: float = 0.5  # share of clips whose frames draw independent t (diffusion forcing)
+    object_weight: float = 0.0  # >0: a latent cell's loss weighs 1 + this x the share of it objects
+    #                             cover (the shards' object maps): the objects are a tenth of the
+    #                             cells, so the plain mean spends its gradient on the background
     condition_modes: dict[str, float] = field(default_factory=lambda: dict(CONDITION_MODES))
     n_ref_tokens: int = 256  # tokens at which the timestep shift is 1
     bf16: bool = False  # bf16 autocast for the forward pass
@@ -83,6 +86,8 @@ class TrainConfig:
         if not all(math.isfinite(v) and v >= 0 for v in shares) or sum(shares) <= 0:
             raise ValueError(f"condition mode shares {self.condition_modes} (--condition-modes): each must be "
                              "a finite number >= 0, and at least one above 0")
+        if not (math.isfinite(self.object_weight) and self.object_weight >= 0):
+            raise ValueError(f"object_weight {self.object_weight} (--object-weight): give 0 (off) or more")
         if not 0 <= self.per_frame_noise <= 1:
             raise ValueError(f"per_frame_noise {self.per_frame_noise} (--per-frame-noise): a share, give 0 to 1")
         if any(f < 1 for f in self.video_frames):

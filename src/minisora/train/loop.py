@@ -52,9 +52,11 @@ def train_step(module: torch.nn.Module, optimizer: torch.optim.Optimizer, batch:
         group["lr"] = lr * group.get("lr_scale", 1.0)
     x0, noise, t, cond = (v.to(device) for v in (batch.latents, batch.noise, batch.t, batch.cond_mask))
     text, text_mask, count = batch.text.to(device), batch.text_mask.to(device), batch.count.to(device)
+    weight = None if batch.weight is None else batch.weight.to(device)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) if config.bf16 else nullcontext()
     with autocast:
-        loss = flow_loss(lambda x, tt: module(x, tt, text, text_mask, count=count), x0, noise, t, cond)
+        loss = flow_loss(lambda x, tt: module(x, tt, text, text_mask, count=count), x0, noise, t, cond,
+                         weight)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     grad_norm = torch.nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)

@@ -4,8 +4,8 @@ Layout of a latent folder:
 
     manifest.json           latent channels, text width, the VAE it came from, shards done
     text.safetensors        the embedding cache: every caption and short prompt, encoded once
-    shard_00000.safetensors latents "0", "1", ... (C, T', H', W') float16; metadata: captions
-    ...
+    shard_00000.safetensors latents "0", "1", ... (C, T', H', W') float16; metadata: captions;
+    ...                     object maps "objects.0", ... (T', H', W') uint8 (folders encoded since stop 38)
 
 Training then never touches pixels or the text encoder. Shards are written under a temporary
 name and renamed, so an interrupted encode resumes by writing only the missing shards.
@@ -36,6 +36,38 @@ TEXT_SAVE_EVERY = 16  # shards between saves of the text cache while encoding
 class LatentClip:
     latent: torch.Tensor  # (C, T', H', W') normalised latents (float16 once read from a shard)
     captions: list[str]  # the detailed caption first, then short prompts
+    objects: torch.Tensor | None = None  # (T', H', W') uint8: share of each latent cell an object covers, x255
+
+
+def object_map(annotations: dict[str, Any], latent_shape: tuple[int, int, int], spatial: int,
+               temporal: int) -> torch.Tensor:
+    """(T', H', W') uint8: how much of each latent cell the world's objects cover (255 = all of it).
+
+    From the clip's ground truth (`world make`'s annotations: every object's box in every frame),
+    at the autoencoder's grid: latent frame 0 is video frame 0 and latent frame j >= 1 the frames
+    4j-3 .. 4j (a causal autoencoder's groups), and a cell takes the most any of its frames covers.
+    The box of a round object covers its corners too, which is the point: a weight on the cells
+    where an object is, not a drawing of it."""
+    frames_t, cells_h, cells_w = latent_shape
+    height, width = cells_h * spatial, cells_w * spatial
+    if (annotations.get("height"), annotations.get("width")) != (height, width):
+        raise ValueError(f"annotations are for {annotations.get('width')}x{annotations.get('height')}, "
+                         f"the latent grid {cells_w}x{cells_h} for {width}x{height}")
+    out = torch.zeros(latent_shape)
+    ys, xs = torch.arange(height) + 0.5, torch.arange(width) + 0.5
+    for index, frame in enumerate(annotations["frames"]):
+        j = 0 if index == 0 else (index - 1) // temporal + 1
+        if j >= frames_t:
+            break
+        covered = torch.zeros(height, width, dtype=torch.bool)
+        for obj in frame["objects"]:
+            if obj.get("visible", 1.0) <= 0:
+                continue
+            x0, y0, x1, y1 = obj["box"]
+            covered |= ((ys >= y0) & (ys < y1))[:, None] & ((xs >= x0) & (xs < x1))[None, :]
+        share = covered.float().reshape(cells_h, spatial, cells_w, spatial).mean(dim=(1, 3))
+        out[j] = torch.maximum(out[j], share)
+    return (out * 255).round().to(torch.uint8)
 
 
 def write_shard(folder: Path, index: int, clips: list[LatentClip]) -> Path:
@@ -43,6 +75,8 @@ def write_shard(folder: Path, index: int, clips: list[LatentClip]) -> Path:
     final = folder / f"shard_{index:05d}.safetensors"
     tmp = folder / f".tmp_{final.name}"
     tensors = {str(i): clip.latent.to(torch.float16).contiguous() for i, clip in enumerate(clips)}
+    tensors.update({f"objects.{i}": clip.objects.to(torch.uint8).contiguous()
+                    for i, clip in enumerate(clips) if clip.objects is not None})
     save_file(tensors, str(tmp), metadata={"captions": json.dumps([c.captions for c in clips])})
     os.replace(tmp, final)
     return final
@@ -57,7 +91,10 @@ def _shard_captions(path: Path) -> list[str]:
 def read_shard(path: Path) -> list[LatentClip]:
     with safe_open(str(path), framework="pt") as f:
         captions = json.loads(f.metadata()["captions"])
-        return [LatentClip(f.get_tensor(str(i)), caps) for i, caps in enumerate(captions)]  # float16
+        keys = set(f.keys())
+        return [LatentClip(f.get_tensor(str(i)), caps,  # float16
+                           f.get_tensor(f"objects.{i}") if f"objects.{i}" in keys else None)
+                for i, caps in enumerate(captions)]
 
 
 def write_latents(folder: str | Path, clips: Iterable[LatentClip], text: EmbeddingCache,
@@ -119,8 +156,11 @@ def _encode_items(vae: torch.nn.Module, items: Iterator[dict[str, Any]], batch_s
 
     def flush() -> Iterator[LatentClip]:
         latents = vae.encode(torch.stack([p["video"] for p in pending]))  # (B, C, T', H', W')
+        spatial, temporal = vae.config.spatial_factor, vae.config.temporal_factor
         for item, latent in zip(pending, latents):
-            yield LatentClip(latent.float(), [item["caption"], *item.get("prompts", [])])
+            objects = (object_map(item["annotations"], tuple(latent.shape[1:]), spatial, temporal)
+                       if "annotations" in item else None)
+            yield LatentClip(latent.float(), [item["caption"], *item.get("prompts", [])], objects)
         pending.clear()
 
     for item in items:
