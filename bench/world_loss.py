@@ -8,16 +8,21 @@ the training log's loss.
 
     python bench/world_loss.py --model src/minisora/pipeline/weights/default \
         --latents data/latents64-s2 data/latents64-s4 --batches 200
+
+Folders encoded with object maps (since stop 38) also get the loss split by where it falls: over
+the latent cells the world's objects cover (weighed by how much of the cell they cover) and over
+the cells no object touches, the background.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 
 import torch
 
-from minisora.flow.loss import flow_loss
+from minisora.flow.loss import condition_times, frame_view, interpolate, velocity_target
 from minisora.pipeline.model import load_world_model
 from minisora.train.buckets import BucketSampler
 from minisora.train.config import TrainConfig
@@ -30,18 +35,38 @@ def parse_modes(text: str) -> dict[str, float]:
     return {k: float(v) for k, v in (item.split("=") for item in text.split(","))}
 
 
+def _weighted(err: torch.Tensor, weight: torch.Tensor) -> tuple[float, float]:
+    """(sum of err x weight, sum of weight) with weight (B, T', H', W') over err (B, C, T', H', W')."""
+    w = weight[:, None].expand_as(err)
+    return float((err * w).sum()), float(w.sum())
+
+
 @torch.no_grad()
-def folder_loss(dit: torch.nn.Module, latents: str, batches: int, config: TrainConfig) -> tuple[float, float, int]:
-    """Mean loss over `batches` training-style batches, its standard error, and the clips."""
+def folder_loss(dit: torch.nn.Module, latents: str, batches: int, config: TrainConfig) -> dict[str, float]:
+    """Mean loss over `batches` training-style batches and its standard error, the clips, and,
+    where the shards have object maps, the mean over object cells and over background cells."""
     clips, text, _ = load_latents(latents)
-    sampler = BucketSampler(clips, text, config, dit.config.patch)
-    losses = []
+    maps = all(c.objects is not None for c in clips)
+    sampler = BucketSampler(clips, text, replace(config, object_weight=1.0 if maps else 0.0), dit.config.patch)
+    losses, parts = [], {"objects": [0.0, 0.0], "background": [0.0, 0.0]}
     for step in range(batches):
         b = sampler.batch(step)
-        losses.append(float(flow_loss(lambda x, t, b=b: dit(x, t, b.text, b.text_mask), b.latents, b.noise, b.t,
-                                      b.cond_mask)))
+        t = condition_times(b.t, b.cond_mask)
+        v = dit(interpolate(b.latents, b.noise, t), t, b.text, b.text_mask)
+        err = (v.float() - velocity_target(b.latents, b.noise)).pow(2)
+        keep = frame_view((~b.cond_mask).float())[:, 0]  # (B, T', 1, 1): frames to generate
+        total, norm = _weighted(err, keep.expand(err.shape[0], *err.shape[2:]))
+        losses.append(total / max(norm, 1.0))  # the trainer's loss, unweighted
+        if maps:
+            cover = (b.weight - 1) * keep  # the share of each cell objects cover
+            for name, weight in (("objects", cover), ("background", (cover == 0).float() * keep)):
+                num, den = _weighted(err, weight)
+                parts[name][0] += num
+                parts[name][1] += den
     values = torch.tensor(losses)
-    return float(values.mean()), float(values.std() / len(losses) ** 0.5), len(clips)
+    out = {"loss": float(values.mean()), "se": float(values.std() / len(losses) ** 0.5), "clips": len(clips)}
+    out.update({name: num / den for name, (num, den) in parts.items() if den > 0})
+    return out
 
 
 def main() -> None:
@@ -58,15 +83,16 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     config = TrainConfig(latents="-", per_frame_noise=args.per_frame_noise,
                          condition_modes=parse_modes(args.condition_modes), seed=args.seed).validate()
-    print("| model | latents | clips | batches | loss | ± s.e. | seconds |")
-    print("|---|---|---|---|---|---|---|")
+    print("| model | latents | clips | batches | loss | ± s.e. | object cells | background cells | seconds |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for model in args.model:
         dit = load_world_model(model).dit
         for latents in args.latents:
             start = time.perf_counter()
-            mean, err, count = folder_loss(dit, latents, args.batches, config)
-            print(f"| {model} | {latents} | {count} | {args.batches} | {mean:.4f} | {err:.4f} | "
-                  f"{time.perf_counter() - start:.0f} |", flush=True)
+            r = folder_loss(dit, latents, args.batches, config)
+            split = " | ".join(f"{r[k]:.4f}" if k in r else "-" for k in ("objects", "background"))
+            print(f"| {model} | {latents} | {r['clips']} | {args.batches} | {r['loss']:.4f} | {r['se']:.4f} | "
+                  f"{split} | {time.perf_counter() - start:.0f} |", flush=True)
 
 
 if __name__ == "__main__":
