@@ -389,7 +389,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="share of clips whose frames draw their own noise level (default 0.5)")
     tr.add_argument("--object-weight", type=float, default=None,
                     help="weigh each latent cell's loss 1 + W x the share of it objects cover (from the "
-                         "shards' object maps; folders encoded since stop 38); default 0: off")
+                         "shards' object maps; folders encoded since stop 38); an experiment that biases "
+                         "the model toward drawing too many objects; default 0: off")
+    tr.add_argument("--object-weight-below", type=float, default=None,
+                    help="apply --object-weight only to frames at noise levels t below this (default 1: all)")
     tr.add_argument("--condition-modes", type=parse_condition_modes, default=None,
                     help="the whole mix of conditioning masks, e.g. none=0.6,first=0.15,first_k=0.1,"
                          "last=0.05,first_last=0.05,random=0.05 (modes left out get none)")

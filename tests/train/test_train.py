@@ -304,6 +304,8 @@ def test_object_weight_needs_object_maps(tiny_latents, tmp_path):
     assert not (tmp_path / "run").exists() or not list((tmp_path / "run").glob("step_*"))
     with pytest.raises(ValueError, match="--object-weight"):
         TrainConfig(latents="x", object_weight=-1.0).validate()
+    with pytest.raises(ValueError, match="--object-weight-below"):
+        TrainConfig(latents="x", object_weight=1.0, object_weight_below=0.0).validate()
 
 
 def test_object_map_covers_the_cells_and_frames_of_each_box():

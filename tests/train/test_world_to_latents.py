@@ -72,5 +72,13 @@ def test_world_clips_encode_once_and_train(tmp_path):
     batch = BucketSampler(clips, text, weighted, model_config(weighted, manifest).patch).batch(0)
     assert batch.weight is not None and batch.weight.shape == (batch.latents.shape[0], *batch.latents.shape[2:])
     assert batch.weight.min() == 1.0 and 1.0 < batch.weight.max() <= 5.0
+    # only below a noise level: frames at t >= 0.5 weigh 1 everywhere, the others as before
+    gated = TrainConfig(**{**weighted.__dict__, "object_weight_below": 0.5})
+    samplers = [BucketSampler(clips, text, c, model_config(c, manifest).patch) for c in (weighted, gated)]
+    step = next(s for s in range(100) if 0 < int((samplers[0].batch(s).t >= 0.5).sum()) < samplers[0].batch(s).t.numel())
+    full, half = (sampler.batch(step) for sampler in samplers)  # a batch with frames on both sides of 0.5
+    high = half.t >= 0.5
+    assert torch.equal(half.t, full.t) and (half.weight[high] == 1).all() and (full.weight[high] > 1).any()
+    assert torch.equal(half.weight[~high], full.weight[~high])
     records = Trainer(weighted).run()
     assert len(records) == 2 and all(torch.isfinite(torch.tensor(r["loss"])) for r in records)

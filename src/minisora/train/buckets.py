@@ -121,7 +121,8 @@ class BucketSampler:
         weight = None
         if cfg.object_weight > 0:
             cover = torch.stack([c.objects[: bucket.frames] for c in clips]).float() / 255  # (B, T', H', W')
-            weight = 1 + cfg.object_weight * cover
+            below = (t < cfg.object_weight_below).float()[:, :, None, None]  # (B, T', 1, 1)
+            weight = 1 + cfg.object_weight * cover * below
         return Batch(latents, noise, t, cond, text, text_mask, bucket, count, weight)
 
     def _count(self, index: int) -> int:
