@@ -44,7 +44,8 @@ class TrainConfig:
     #                             cover (the shards' object maps). An experiment, off by default: a
     #                             weight read off the clean clip reweights the data (its optimum
     #                             velocity leans toward clips with an object in the cell), so the
-    #                             model draws objects too many (stop 38: 8 gave +0.4-0.8 objects a frame)
+    #                             model draws too many objects (stop 38: W = 8 drew 0.3-0.8 more
+    #                             in the first frame)
     object_weight_below: float = 1.0  # the object weight only on frames whose noise level t is below this:
     #                                   where the clip's layout is already decided, so that the tilt
     #                                   toward objects has little left to move (1: at every t)
