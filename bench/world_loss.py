@@ -22,7 +22,7 @@ from dataclasses import replace
 
 import torch
 
-from minisora.flow.loss import condition_times, frame_view, interpolate, velocity_target
+from minisora.flow.loss import frame_view, velocity_errors
 from minisora.pipeline.model import load_world_model
 from minisora.train.buckets import BucketSampler
 from minisora.train.config import TrainConfig
@@ -51,9 +51,7 @@ def folder_loss(dit: torch.nn.Module, latents: str, batches: int, config: TrainC
     losses, parts = [], {"objects": [0.0, 0.0], "background": [0.0, 0.0]}
     for step in range(batches):
         b = sampler.batch(step)
-        t = condition_times(b.t, b.cond_mask)
-        v = dit(interpolate(b.latents, b.noise, t), t, b.text, b.text_mask)
-        err = (v.float() - velocity_target(b.latents, b.noise)).pow(2)
+        err = velocity_errors(lambda x, t, b=b: dit(x, t, b.text, b.text_mask), b.latents, b.noise, b.t, b.cond_mask)
         keep = frame_view((~b.cond_mask).float())[:, 0]  # (B, T', 1, 1): frames to generate
         total, norm = _weighted(err, keep.expand(err.shape[0], *err.shape[2:]))
         losses.append(total / max(norm, 1.0))  # the trainer's loss, unweighted

@@ -40,6 +40,14 @@ def condition_times(t: torch.Tensor, cond_mask: torch.Tensor | None) -> torch.Te
     return torch.where(cond_mask, torch.zeros_like(t), t)
 
 
+def velocity_errors(denoiser: Denoiser, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor,
+                    cond_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, C, T', H', W') squared velocity error of every latent element, conditioning frames at t = 0."""
+    t = condition_times(t, cond_mask)
+    v = denoiser(interpolate(x0, noise, t), t)
+    return (v.float() - velocity_target(x0, noise).float()).pow(2)
+
+
 def flow_loss(denoiser: Denoiser, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor,
               cond_mask: torch.Tensor | None = None, weight: torch.Tensor | None = None) -> torch.Tensor:
     """Mean squared velocity error over the frames to generate (conditioning frames excluded).
@@ -48,9 +56,7 @@ def flow_loss(denoiser: Denoiser, x0: torch.Tensor, noise: torch.Tensor, t: torc
     (B, T', H', W') or None: each latent cell's weight in the mean (e.g. more where objects are),
     the same for every channel. The mean is normalised by the weights, so a uniform weight is no
     weight at all."""
-    t = condition_times(t, cond_mask)
-    v = denoiser(interpolate(x0, noise, t), t)
-    err = (v.float() - velocity_target(x0, noise).float()).pow(2)  # (B, C, T', H', W')
+    err = velocity_errors(denoiser, x0, noise, t, cond_mask)
     if cond_mask is None and weight is None:
         return err.mean()
     if weight is not None and weight.shape != (err.shape[0], *err.shape[2:]):
