@@ -351,6 +351,10 @@ def build_parser() -> argparse.ArgumentParser:
     vae.add_argument("--init-from", default=None, help="shipped weights folder a new run starts from")
     vae.add_argument("--freeze-encoder", action="store_true", default=None,
                      help="with --init-from: train the decoder only, so the latents stay as they are")
+    vae.add_argument("--anchor-weight", type=float, default=None,
+                     help="with --init-from: train the encoder too, held near the one it starts from by this "
+                          "weight on the squared drift of its latents (normalised units); exports keep its "
+                          "latent normalisation, so a world model trained on the old latents reads the new")
     vae.add_argument("--seed", type=int, default=None)
     vae.add_argument("--checkpoint-minutes", type=float, default=None)
     vae.add_argument("--eval-clips", type=int, default=None)

@@ -163,6 +163,34 @@ def test_decoder_only_fine_tuning_keeps_the_encoder_and_its_latent_statistics(tm
         train_vae(TrainVAEConfig(run_dir=str(tmp_path / "none"), preset="tiny", steps=1, freeze_encoder=True))
 
 
+def test_anchored_encoder_trains_near_the_one_it_starts_from(tmp_path: Path) -> None:
+    from minisora.autoencoder.export import export_weights
+    from minisora.autoencoder.train import Anchor
+
+    start = export_weights(_tiny_run(tmp_path / "run", 1), tmp_path / "v1", clips=2)
+    drifts = {}
+    for weight in (1e-6, 100.0):
+        cfg = TrainVAEConfig(run_dir=str(tmp_path / f"anchor{weight}"), preset="tiny", steps=4, batch=1,
+                             frames=5, warmup=1, lr=2e-2, eval_clips=0, checkpoint_minutes=0.0, bf16=False,
+                             crop=16, init_from=str(start), anchor_weight=weight)
+        shipped = export_weights(train_vae(cfg), tmp_path / f"v{weight}")
+        first = json.loads((tmp_path / f"anchor{weight}" / "log.jsonl").read_text().splitlines()[0])
+        assert first["drift"] < 1e-10  # step 1 starts from the reference encoder itself
+        model = load_vae(shipped)
+        assert model.config.to_dict() == load_vae(start).config.to_dict()  # the normalisation is kept
+        changed = [k for k, v in load_vae(start).encoder.state_dict().items()
+                   if not torch.equal(v, model.encoder.state_dict()[k])]
+        assert changed  # the encoder trained
+        video = training_batch(50, 3, 2, 5, 0.0, 16)
+        mean, _, _ = model.encode_moments(video)
+        drifts[weight] = Anchor(start).loss(video, mean).item()
+    assert drifts[100.0] < 0.5 * drifts[1e-6], drifts
+    with pytest.raises(ValueError, match="--init-from"):
+        TrainVAEConfig(preset="tiny", anchor_weight=1.0).validate()
+    with pytest.raises(ValueError, match="freeze-encoder"):
+        TrainVAEConfig(preset="tiny", anchor_weight=1.0, init_from=str(start), freeze_encoder=True).validate()
+
+
 def test_mse_term_weights_large_errors() -> None:
     from minisora.autoencoder.losses import vae_loss
 

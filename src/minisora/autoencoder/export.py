@@ -40,14 +40,17 @@ def latent_statistics(model: VideoVAE, clips: int = 40) -> tuple[list[float], li
 def export_weights(checkpoint: str | Path, out: str | Path, clips: int = 40, use_ema: bool = True) -> Path:
     """Shipped weights from a checkpoint. A run that trained the decoder only keeps the latent
     statistics of the weights it started from: its encoder is theirs, and so are the latents a
-    world model was trained on, which must keep their exact normalisation."""
+    world model was trained on, which must keep their exact normalisation. So does a run whose
+    encoder trained anchored to theirs (anchor_weight): its latents are meant to stay in the same
+    normalised space."""
     model, ema, _, state = load_checkpoint(checkpoint)
     if use_ema:
         model = VideoVAE(VAEConfig.from_dict(model.config.to_dict()))
         model.load_state_dict(ema, strict=True)
     model.eval()
     train_config = state.get("train_config", {})
-    if train_config.get("freeze_encoder") and train_config.get("init_from"):
+    kept = train_config.get("freeze_encoder") or train_config.get("anchor_weight", 0) > 0
+    if kept and train_config.get("init_from"):
         start = VAEConfig.load(Path(train_config["init_from"]) / "config.json")
         shift, scale = start.latent_shift, start.latent_scale
     else:

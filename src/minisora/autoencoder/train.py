@@ -68,6 +68,9 @@ class TrainVAEConfig:
     init_from: str | None = None  # shipped weights folder a new run starts from (fine-tuning)
     freeze_encoder: bool = False  # train the decoder only: the latents (and a DiT trained on them)
     #                               stay valid while the reconstruction improves
+    anchor_weight: float = 0.0  # with init_from: the encoder trains too, its posterior means held near
+    #                             those of init_from's encoder (squared distance in the normalised units
+    #                             a DiT sees), so models trained on the old latents still read the new
     seed: int = 0
     bf16: bool = True
     checkpoint_minutes: float = 5.0
@@ -83,6 +86,11 @@ class TrainVAEConfig:
             raise ValueError("batch must be >= 1 and steps >= 0")
         if self.adv_weight < 0 or self.adv_start < 0:
             raise ValueError("adv_weight and adv_start must be >= 0 (adv_weight 0: no adversarial term)")
+        if self.anchor_weight < 0:
+            raise ValueError(f"anchor_weight {self.anchor_weight}: give a weight >= 0 (0: no anchor)")
+        if self.anchor_weight > 0 and (self.freeze_encoder or not self.init_from):
+            raise ValueError("--anchor-weight holds a trainable encoder near the one it starts from: pass "
+                             "--init-from WEIGHTS, and not --freeze-encoder (a frozen encoder needs no anchor)")
         if self.disc_width < 4 or self.disc_width % 4:
             raise ValueError(f"disc_width {self.disc_width}: give a multiple of 4")
         return self
@@ -178,9 +186,27 @@ def _discriminator(cfg: TrainVAEConfig, run_dir: Path
     return disc, optimizer
 
 
+class Anchor:
+    """The encoder a run started from, frozen: `loss` is the mean squared distance of a trainable
+    encoder's posterior means from its own, in normalised latent units (each channel divided by
+    its latent_scale), the units a DiT trained on its latents sees."""
+
+    def __init__(self, weights: str | Path) -> None:
+        from minisora.autoencoder.checkpoint import load_vae
+
+        self.reference = load_vae(weights).float().eval().requires_grad_(False)
+        self.scale = self.reference.latent_scale.float().reshape(1, -1, 1, 1, 1)
+
+    def loss(self, video: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            target, _, _ = self.reference.encode_moments(video)
+        return ((mean.float() - target.float()) / self.scale).pow(2).mean()
+
+
 def train_step(model: VideoVAE, optimizer: torch.optim.Optimizer, video: torch.Tensor,
                cfg: TrainVAEConfig, step: int, disc: FrameDiscriminator | None = None,
-               disc_optimizer: torch.optim.Optimizer | None = None) -> dict[str, float]:
+               disc_optimizer: torch.optim.Optimizer | None = None, anchor: Anchor | None = None
+               ) -> dict[str, float]:
     generator = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
     for group in optimizer.param_groups:
         group["lr"] = learning_rate(cfg, step)
@@ -194,6 +220,11 @@ def train_step(model: VideoVAE, optimizer: torch.optim.Optimizer, video: torch.T
             recon, mean, logvar = model(video, generator=generator)
     loss, parts = vae_loss(recon, video, mean, logvar, cfg.ssim_weight, cfg.grad_weight, cfg.kl_weight,
                            cfg.mse_weight)
+    if anchor is not None and cfg.anchor_weight > 0:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            drift = anchor.loss(video, mean)
+        loss = loss + cfg.anchor_weight * drift
+        parts["drift"] = drift.item()  # mean squared drift, normalised units
     if disc is not None and step >= cfg.adv_start:
         disc.requires_grad_(False)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
@@ -231,6 +262,7 @@ def train_vae(cfg: TrainVAEConfig) -> Path:
 
     model, ema, optimizer, step = _resume(cfg, optimizer_for)
     disc, disc_optimizer = _discriminator(cfg, run_dir)
+    anchor = Anchor(cfg.init_from) if cfg.anchor_weight > 0 and cfg.init_from else None
     model.train()
     if cfg.freeze_encoder:
         if not cfg.init_from and step == 0:
@@ -244,7 +276,7 @@ def train_vae(cfg: TrainVAEConfig) -> Path:
     while step < cfg.steps and not stop:
         started = time.time()
         video = training_batch(step, cfg.seed, cfg.batch, cfg.frames, cfg.aspect_mix, cfg.crop, cfg.focus)
-        parts = train_step(model, optimizer, video, step_cfg, step, disc, disc_optimizer)
+        parts = train_step(model, optimizer, video, step_cfg, step, disc, disc_optimizer, anchor)
         with torch.no_grad():
             decay = min(cfg.ema_decay, (1 + step) / (10 + step))
             for name, value in model.state_dict().items():
