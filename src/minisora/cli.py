@@ -395,6 +395,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="weigh each latent cell's loss 1 + W x the share of it objects cover (from the "
                          "shards' object maps; folders encoded since stop 38); an experiment that biases "
                          "the model toward drawing too many objects; default 0: off")
+    tr.add_argument("--object-weight-from", choices=("clip", "prediction"), default=None,
+                    help="where --object-weight reads the objects: 'clip' (the shards' object maps; tilts the "
+                         "model toward drawing objects) or 'prediction' (a probe on the model's own clean "
+                         "estimate; does not tilt)")
     tr.add_argument("--object-weight-below", type=float, default=None,
                     help="apply --object-weight only to frames at noise levels t below this (default 1: all)")
     tr.add_argument("--condition-modes", type=parse_condition_modes, default=None,

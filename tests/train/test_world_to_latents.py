@@ -82,3 +82,15 @@ def test_world_clips_encode_once_and_train(tmp_path):
     assert torch.equal(half.weight[~high], full.weight[~high])
     records = Trainer(weighted).run()
     assert len(records) == 2 and all(torch.isfinite(torch.tensor(r["loss"])) for r in records)
+    # weighted by the model's own prediction: no weight in the batch; the run fits the cover
+    # probe once, keeps it in its folder, and reads it back when it resumes
+    predicted = TrainConfig(**{**weighted.__dict__, "out": str(tmp_path / "run-p"), "object_weight_from": "prediction"})
+    assert BucketSampler(clips, text, predicted, model_config(predicted, manifest).patch).batch(0).weight is None
+    trainer = Trainer(predicted)
+    assert trainer.weight_fn is not None and (tmp_path / "run-p" / "cover_probe.safetensors").is_file()
+    records = trainer.run()
+    assert len(records) == 2 and all(torch.isfinite(torch.tensor(r["loss"])) for r in records)
+    again = Trainer(TrainConfig(**{**predicted.__dict__, "steps": 3}))
+    x = torch.randn(2, 4, 3, 8, 8)
+    t, v = torch.full((2, 3), 0.3), torch.randn(2, 4, 3, 8, 8)
+    assert torch.equal(again.weight_fn(x, t, v), trainer.weight_fn(x, t, v))

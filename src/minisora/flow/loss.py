@@ -12,6 +12,9 @@ import torch
 
 # v = denoiser(x_t (B, C, T', H', W'), t (B, T')) with the conditioning bound in
 Denoiser = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+# (x_t, t, v) -> (B, T', H', W') loss weight, from the noisy input and the model's own (detached)
+# prediction only: such a weight leaves the best velocity E[v | x_t] where it is
+WeightFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def frame_view(t: torch.Tensor) -> torch.Tensor:
@@ -40,23 +43,38 @@ def condition_times(t: torch.Tensor, cond_mask: torch.Tensor | None) -> torch.Te
     return torch.where(cond_mask, torch.zeros_like(t), t)
 
 
+def clean_estimate(x_t: torch.Tensor, t: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """x0 as a velocity v predicts it from x_t at per-frame times t (B, T'): x_t - t v."""
+    return x_t - frame_view(t).to(x_t.dtype) * v
+
+
+def _errors(denoiser: Denoiser, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor,
+            cond_mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    t = condition_times(t, cond_mask)
+    x_t = interpolate(x0, noise, t)
+    v = denoiser(x_t, t)
+    return (v.float() - velocity_target(x0, noise).float()).pow(2), x_t, t, v
+
+
 def velocity_errors(denoiser: Denoiser, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor,
                     cond_mask: torch.Tensor | None = None) -> torch.Tensor:
     """(B, C, T', H', W') squared velocity error of every latent element, conditioning frames at t = 0."""
-    t = condition_times(t, cond_mask)
-    v = denoiser(interpolate(x0, noise, t), t)
-    return (v.float() - velocity_target(x0, noise).float()).pow(2)
+    return _errors(denoiser, x0, noise, t, cond_mask)[0]
 
 
 def flow_loss(denoiser: Denoiser, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor,
-              cond_mask: torch.Tensor | None = None, weight: torch.Tensor | None = None) -> torch.Tensor:
+              cond_mask: torch.Tensor | None = None, weight: torch.Tensor | WeightFn | None = None
+              ) -> torch.Tensor:
     """Mean squared velocity error over the frames to generate (conditioning frames excluded).
 
     x0, noise (B, C, T', H', W'); t (B, T') in [0, 1]; cond_mask (B, T') bool or None; weight
     (B, T', H', W') or None: each latent cell's weight in the mean (e.g. more where objects are),
-    the same for every channel. The mean is normalised by the weights, so a uniform weight is no
-    weight at all."""
-    err = velocity_errors(denoiser, x0, noise, t, cond_mask)
+    the same for every channel; or a WeightFn, called with (x_t, t, v) detached to give it. The
+    mean is normalised by the weights, so a uniform weight is no weight at all."""
+    err, x_t, t_used, v = _errors(denoiser, x0, noise, t, cond_mask)
+    if callable(weight):
+        with torch.no_grad():
+            weight = weight(x_t.detach(), t_used, v.detach())
     if cond_mask is None and weight is None:
         return err.mean()
     if weight is not None and weight.shape != (err.shape[0], *err.shape[2:]):

@@ -119,7 +119,7 @@ class BucketSampler:
         cond = sample_condition_masks(bucket.batch, bucket.frames, cfg.condition_modes, g)
         noise = torch.randn(latents.shape, generator=g)
         weight = None
-        if cfg.object_weight > 0:
+        if cfg.object_weight > 0 and cfg.object_weight_from == "clip":
             cover = torch.stack([c.objects[: bucket.frames] for c in clips]).float() / 255  # (B, T', H', W')
             below = (t < cfg.object_weight_below).float()[:, :, None, None]  # (B, T', 1, 1)
             weight = 1 + cfg.object_weight * cover * below

@@ -46,6 +46,9 @@ class TrainConfig:
     #                             velocity leans toward clips with an object in the cell), so the
     #                             model draws too many objects (stop 38: W = 8 drew 0.3-0.8 more
     #                             in the first frame)
+    object_weight_from: str = "clip"  # "clip": the cover is the clip's object map; "prediction": the
+    #                                   cover a probe reads off the model's own detached clean
+    #                                   estimate x_t - t v (train/cover.py), a weight that does not tilt
     object_weight_below: float = 1.0  # the object weight only on frames whose noise level t is below this:
     #                                   where the clip's layout is already decided, so that the tilt
     #                                   toward objects has little left to move (1: at every t)
@@ -94,6 +97,9 @@ class TrainConfig:
                              "a finite number >= 0, and at least one above 0")
         if not (math.isfinite(self.object_weight) and self.object_weight >= 0):
             raise ValueError(f"object_weight {self.object_weight} (--object-weight): give 0 (off) or more")
+        if self.object_weight_from not in ("clip", "prediction"):
+            raise ValueError(f"object_weight_from {self.object_weight_from!r} (--object-weight-from): "
+                             "'clip' (the shards' object maps) or 'prediction' (the model's own estimate)")
         if not 0 < self.object_weight_below <= 1:
             raise ValueError(f"object_weight_below {self.object_weight_below} (--object-weight-below): a noise "
                              "level t, give more than 0 up to 1 (1: every t)")

@@ -24,7 +24,7 @@ import torch
 from minisora.dit.config import DiTConfig, dit_config
 from minisora.dit.grow import can_grow, finer_rope_scale, grown_state
 from minisora.dit.model import DiT
-from minisora.flow.loss import flow_loss
+from minisora.flow.loss import WeightFn, flow_loss
 from minisora.precision import require_native_bf16
 from minisora.train import distributed as D
 from minisora.train.buckets import Batch, BucketSampler
@@ -46,13 +46,15 @@ def learning_rate(step: int, config: TrainConfig) -> float:
 
 
 def train_step(module: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: Batch, lr: float,
-               config: TrainConfig, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimiser step; returns (loss, gradient norm before clipping)."""
+               config: TrainConfig, device: torch.device, weight_fn: WeightFn | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimiser step; returns (loss, gradient norm before clipping). `weight_fn` (x_t, t, v)
+    gives the loss weight from the model's own prediction, when the batch carries none."""
     for group in optimizer.param_groups:
         group["lr"] = lr * group.get("lr_scale", 1.0)
     x0, noise, t, cond = (v.to(device) for v in (batch.latents, batch.noise, batch.t, batch.cond_mask))
     text, text_mask, count = batch.text.to(device), batch.text_mask.to(device), batch.count.to(device)
-    weight = None if batch.weight is None else batch.weight.to(device)
+    weight = weight_fn if batch.weight is None else batch.weight.to(device)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) if config.bf16 else nullcontext()
     with autocast:
         loss = flow_loss(lambda x, tt: module(x, tt, text, text_mask, count=count), x0, noise, t, cond,
@@ -93,6 +95,7 @@ class Trainer:
         clips, text, self.manifest = load_latents(config.latents)
         self.model_config = model_config(config, self.manifest)
         self.sampler = BucketSampler(clips, text, config, self.model_config.patch)
+        self.weight_fn = self._prediction_weight(clips)
         torch.manual_seed(config.seed)  # the same initial weights on every rank
         self.model = DiT(self.model_config).to(self.info.device)
         self.ema = EMA(self.model, config.ema_decay)
@@ -105,6 +108,21 @@ class Trainer:
                                            weight_decay=config.weight_decay)
         if self._optimizer_state is not None:
             D.load_optimizer_state(self.module, self.optimizer, self._optimizer_state, self.sharded)
+
+    def _prediction_weight(self, clips: list) -> WeightFn | None:
+        """--object-weight-from prediction: the cover probe (fitted once, kept in the run folder)."""
+        cfg = self.config
+        if cfg.object_weight <= 0 or cfg.object_weight_from != "prediction":
+            return None
+        from minisora.train.cover import load_or_fit_probe, prediction_weight
+
+        probe, fit = load_or_fit_probe(Path(cfg.out) / "cover_probe.safetensors", clips, cfg.seed,
+                                       write=self.info.is_main)
+        if fit is not None and self.info.is_main:
+            print(f"cover probe fitted: correlation {fit['correlation']:.3f} with the object maps on held-out "
+                  f"cells; mean estimate {fit['on_objects']:.2f} on object cells, {fit['elsewhere']:.3f} elsewhere",
+                  flush=True)
+        return prediction_weight(probe.to(self.info.device), cfg.object_weight, cfg.object_weight_below)
 
     def _param_groups(self) -> list[dict[str, Any]]:
         """Every weight at the rate, the count embedding (if any) at `count_lr_scale` times it."""
@@ -180,7 +198,8 @@ class Trainer:
         started = time.perf_counter()
         batch = self.sampler.batch(self.step, self.info.rank)
         lr = learning_rate(self.step, self.config)
-        loss, grad_norm = train_step(self.module, self.optimizer, batch, lr, self.config, self.info.device)
+        loss, grad_norm = train_step(self.module, self.optimizer, batch, lr, self.config, self.info.device,
+                                     self.weight_fn)
         self.ema.update(self.model, self.step)
         self.step += 1
         loss_value = D.mean_across_ranks(loss, self.info)
