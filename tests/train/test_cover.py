@@ -46,6 +46,7 @@ def test_probe_is_written_once_and_read_back(tmp_path):
     path = tmp_path / "run" / "cover_probe.safetensors"
     probe, fit = load_or_fit_probe(path, _clips(20), seed=3)
     assert fit is not None and path.is_file() and not list(path.parent.glob("*.partial"))
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left beside it
     again, refit = load_or_fit_probe(path, [], seed=99)  # resuming: read, never fitted anew
     assert refit is None
     z = torch.randn(2, 4, 3, 6, 6)

@@ -105,20 +105,22 @@ def load_or_fit_probe(path: Path, clips: list, seed: int, write: bool = True
     probe, fit = fit_cover_probe(clips, seed=seed)
     if not write:
         return probe, fit
+    from minisora.media.atomic import atomic_path
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    save_file({k: v.contiguous() for k, v in probe.state_dict().items()}, str(partial))
-    partial.replace(path)
+    with atomic_path(path) as tmp:
+        save_file({k: v.contiguous() for k, v in probe.state_dict().items()}, str(tmp))
     return probe, fit
 
 
 def prediction_weight(probe: CoverProbe, object_weight: float, below: float = 1.0) -> WeightFn:
     """The flow loss's weight from the model's own prediction: 1 + W x the probe's cover of
-    x0_hat = x_t - t v, on frames whose noise level is under `below`."""
+    x0_hat = x_t - t v, on frames whose noise level is under `below`. The probe must be on the
+    device the training tensors are on."""
 
     def weight(x_t: torch.Tensor, t: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         with torch.autocast(x_t.device.type, enabled=False):
-            cover = probe.to(x_t.device)(clean_estimate(x_t.float(), t.float(), v.float()))
+            cover = probe(clean_estimate(x_t.float(), t.float(), v.float()))
         gate = (t < below).float()[:, :, None, None]
         return 1 + object_weight * cover * gate
 
