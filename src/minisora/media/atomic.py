@@ -50,6 +50,7 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     tmp_path.chmod(0o666 & ~_UMASK)  # mkstemp makes 0600; an output file gets the usual mode
     try:
         yield tmp_path
+        tmp_path.chmod(0o666 & ~_UMASK)  # again: a writer that replaced the file (safetensors) made it 0600
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
