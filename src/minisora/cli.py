@@ -129,6 +129,22 @@ def cmd_train_vae(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_counter(args: argparse.Namespace) -> int:
+    import torch
+
+    from minisora.train.counter import train_counter
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        fit = train_counter(args.latents, args.world, args.model, steps=args.steps, seed=args.seed)
+    except (FileNotFoundError, ValueError) as exc:
+        raise CommandError(str(exc)) from None
+    print(f"wrote {Path(args.model) / 'count_reader.safetensors'}: {int(fit['frames'])} latent frames, held out "
+          f"{int(fit['held_out'])}: counted right {fit['right']:.3f}, mean miss {fit['miss']:.3f} objects")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from minisora.train.config import train_config_from_args
     from minisora.train.loop import train
@@ -168,13 +184,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
             raise CommandError(str(exc)) from None
         return 0
     sampling = {k: v for k, v in (("steps", args.steps), ("cfg", args.cfg), ("shift", args.shift),
+                                  ("candidates", args.candidates),
                                   ("guidance_interval", args.guidance_interval),
                                   ("context_guidance", False if args.no_context_guidance else None),
                                   ("storyboard", False if args.no_storyboard else None))
                 if v is not None}
     if sampling and (args.video is not None or renders(str(args.model))):
         what = "a given video is scored as it is" if args.video is not None else f"--model {args.model} renders"
-        raise CommandError("--steps, --cfg, --shift, --guidance-interval, --no-context-guidance and "
+        raise CommandError("--steps, --cfg, --shift, --candidates, --guidance-interval, --no-context-guidance and "
                            "--no-storyboard set how a "
                            f"model samples, but {what} "
                            "(give a model folder with --model)")
@@ -215,7 +232,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         context_guidance=not args.no_context_guidance, sampler=args.sampler, shift=args.shift, image=args.image,
         extend=args.extend, backward=args.backward, loop=args.loop,
         connect=tuple(args.connect) if args.connect else None, edit=args.edit, strength=args.strength,
-        format=args.format, refine=not args.no_refine, storyboard=not args.no_storyboard)
+        format=args.format, refine=not args.no_refine, storyboard=not args.no_storyboard,
+        **({} if args.candidates is None else {"candidates": args.candidates}))
     sound = None if args.no_sound else "default"
     with ProgressBar() as bar:
         result = generate(args.model, config, args.out, vae=args.vae, progress=bar, on_note=bar.note,
@@ -415,6 +433,15 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--no-progress", action="store_true")
     tr.set_defaults(handler=cmd_train)
 
+    tc = sub.add_parser("train-counter", help="fit a world model's count reader (for generate --candidates)")
+    tc.add_argument("--latents", required=True, help="latent folders, comma-separated (from `minisora train --world`)")
+    tc.add_argument("--world", required=True, help="the world folders they were encoded from, in the same order")
+    tc.add_argument("--model", type=Path, required=True, help="the world model folder the reader is written into")
+    tc.add_argument("--steps", type=int, default=6000)
+    tc.add_argument("--seed", type=int, default=0)
+    tc.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    tc.set_defaults(handler=cmd_train_counter)
+
     refine = sub.add_parser("refine", help="show the detailed caption a short prompt is expanded into")
     refine.add_argument("prompt")
     refine.add_argument("--seed", type=int, default=0, help="fills in what the prompt leaves open")
@@ -442,6 +469,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a text-to-video longer than 4 s: every chunk gets the first 4 s caption "
                           "(default: each chunk is captioned from its own window of the simulated scene)")
     gen.add_argument("--sampler", choices=("euler", "heun"), default="euler")
+    gen.add_argument("--candidates", type=int, default=None,
+                     help="text-to-video: draw this many starts and finish the one whose early estimate holds "
+                          "the prompt's number of objects (layout search; 1 = off; default: generate()'s)")
     gen.add_argument("--shift", type=float, default=None,
                      help="sampling time shift: >1 spends more steps at high noise (default: the training shift)")
     gen.add_argument("--negative", default="", help="what guidance steers away from")
@@ -529,6 +559,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", type=Path, default=None, help="folder for result.json, report.md, figures")
     ev.add_argument("--steps", type=int, default=None, help="sampling steps (default: generate's, 25)")
     ev.add_argument("--cfg", type=float, default=None, help="guidance scale (default: generate's, 5)")
+    ev.add_argument("--candidates", type=int, default=None,
+                    help="starts the layout search draws for each video (default: generate's)")
     ev.add_argument("--guidance-interval", type=parse_interval, default=None, metavar="LO,HI",
                     help="guide only at noise levels t in [LO, HI] (default: every step)")
     ev.add_argument("--no-context-guidance", action="store_true",

@@ -29,3 +29,26 @@ def test_the_default_model_generates_the_same_clip_for_the_same_seed(tmp_path):
     frames = read_video(made[0].path, with_audio=False).frames
     assert frames.std() > 2  # not a blank or constant picture
     assert verify_file(made[0].path).exit_code == 0  # marked and signed
+
+
+def test_the_default_count_reader_counts_the_objects_of_rendered_clips():
+    """The shipped model's count reader (the layout search's verifier, on by default) reads how
+    many objects the world's own clips hold, through the packaged autoencoder."""
+    from minisora.pipeline.chunks import to_pixels
+    from minisora.train.counter import frame_counts
+    from minisora.world.clip import render_clip
+    from minisora.world.prompt import parse_prompt
+
+    world = load_world_model()
+    assert world.counter is not None
+    right, total = 0, 0
+    for seed, words in enumerate(("a red ball bounces", "two blue squares bounce", "three green triangles bounce",
+                                  "a yellow ball and a pink square bounce")):
+        clip = render_clip(parse_prompt(words, width=64, height=64, fps=16, duration=1.0, seed=seed),
+                           with_audio=False)
+        truth = frame_counts(clip.annotations())
+        estimate = world.counter.frames(world.vae.encode(to_pixels(clip.frames)))[0]  # 5 latent frames
+        for j, value in enumerate(estimate.tolist()):
+            right += round(value) == truth[0 if j == 0 else 4 * j]
+            total += 1
+    assert right >= 0.9 * total

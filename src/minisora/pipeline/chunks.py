@@ -30,6 +30,7 @@ import torch
 from minisora.flow.loss import Denoiser, interpolate
 from minisora.flow.samplers import guided_denoiser, sample
 from minisora.flow.timesteps import sampling_times, shift_for_tokens
+from minisora.pipeline.layout import check_step, search_start
 from minisora.pipeline.model import WorldModel
 
 OnEval = Callable[[], None]  # called after every evaluation of the transformer
@@ -78,6 +79,7 @@ class TextCondition:
     null_tokens: torch.Tensor  # (1, L0, D) the negative prompt (or empty caption) for guidance
     null_mask: torch.Tensor  # (1, L0) bool
     count: torch.Tensor | None = None  # (1,) objects the caption names, for a model with a count embedding
+    objects: int = 0  # objects the caption names (0: it does not say), for the layout search
 
 
 @dataclass
@@ -87,6 +89,7 @@ class ChunkResult:
     cond_mask: torch.Tensor  # (latents,) bool
     latents: torch.Tensor | None  # (C, latents, H', W') the sampled chunk, if kept
     start_time: float  # t where the new frames started (1 = noise; < 1 for an edit)
+    candidate: int = 0  # the start a layout search kept (0: the plain generation's noise)
 
 
 def to_pixels(frames: np.ndarray) -> torch.Tensor:
@@ -149,9 +152,10 @@ def run_chunk(model: WorldModel, plan: ChunkPlan, inputs: ChunkInputs, text: Tex
               context_noise: float = 0.0, strength: float | None = None, bf16: bool = False,
               keep_latents: bool = False, on_eval: OnEval | None = None,
               guidance_interval: tuple[float, float] = (0.0, 1.0),
-              shift: float | None = None, context_guidance: bool = True) -> ChunkResult:
+              shift: float | None = None, context_guidance: bool = True, candidates: int = 1) -> ChunkResult:
     """Sample one chunk of frames of size (W, H) and decode its new frames. `context_guidance`:
-    guidance's unconditional branch loses the given frames as well as the caption."""
+    guidance's unconditional branch loses the given frames as well as the caption. `candidates`
+    > 1: a layout search (layout.py) over that many starts, for a chunk that `searches`."""
     cfg_dit = model.dit.config
     channels = cfg_dit.latent_channels
     width, height = (s // model.vae.config.spatial_factor for s in size)  # latent W', H'
@@ -165,18 +169,39 @@ def run_chunk(model: WorldModel, plan: ChunkPlan, inputs: ChunkInputs, text: Tex
     x_start = torch.cat([z for z in (before, new_start, after) if z is not None], dim=2)
     mask = plan.mask()
     times = plan_times(model, plan, size, steps, strength, shift)
-    denoiser = _counted(_autocast(guided_denoiser(model.dit, text.tokens, text.mask, text.null_tokens,
+    start_time = float(times[0])
+
+    def denoiser(batch: int = 1) -> Denoiser:
+        tokens, token_mask = text.tokens.expand(batch, -1, -1), text.mask.expand(batch, -1)
+        count = None if text.count is None else text.count.expand(batch)
+        return _counted(_autocast(guided_denoiser(model.dit, tokens, token_mask, text.null_tokens,
                                                   text.null_mask, cfg, guidance_interval, made=~mask,
                                                   given_noise=noise if context_guidance else None,
-                                                  count=text.count),
+                                                  count=count),
                                   bf16), on_eval)
-    latents = sample(denoiser, x_start, times, cond_latents=cond, cond_mask=mask[None], method=sampler,
+
+    candidate = 0
+    if candidates > 1 and searches(model, plan, text, strength):
+        others = torch.randn((candidates - 1, *noise.shape[1:]), generator=generator)
+        with torch.inference_mode():
+            candidate, x_start, _ = search_start(denoiser(candidates), torch.cat([noise, others]), times,
+                                                 model.counter, text.objects, method=sampler)
+        times = times[check_step(len(times) - 1):]
+    latents = sample(denoiser(), x_start, times, cond_latents=cond, cond_mask=mask[None], method=sampler,
                      context_noise=context_noise if inputs.generated_context else 0.0, generator=generator)
     # (1, 3, frames, H, W); a causal decoder ignores `after`, a look-ahead one sees its first latent
     pixels = model.vae.decode(latents[:, :, :b1 + (1 if model.vae.config.lookahead and plan.after else 0)])
     first = plan.before if plan.before else 0
     frames = to_frames(pixels[:, :, first:first + plan.new_frames])
-    return ChunkResult(plan, frames, mask, latents[0].clone() if keep_latents else None, float(times[0]))
+    return ChunkResult(plan, frames, mask, latents[0].clone() if keep_latents else None, start_time,
+                       candidate)
+
+
+def searches(model: WorldModel, plan: ChunkPlan, text: TextCondition, strength: float | None) -> bool:
+    """Whether a layout search applies: a chunk made from nothing (no given frames, no edit)
+    whose caption names how many objects, by a model with a count reader."""
+    return (model.counter is not None and text.objects > 0 and not plan.before and not plan.after
+            and strength is None)
 
 
 def _autocast(denoiser: Denoiser, enabled: bool) -> Denoiser:
@@ -191,12 +216,14 @@ def _autocast(denoiser: Denoiser, enabled: bool) -> Denoiser:
 
 
 def _counted(denoiser: Denoiser, on_eval: OnEval | None) -> Denoiser:
+    """The denoiser, calling on_eval once per item of each batch it evaluates."""
     if on_eval is None:
         return denoiser
 
     def counted(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         v = denoiser(x, t)
-        on_eval()
+        for _ in range(x.shape[0]):
+            on_eval()
         return v
 
     return counted

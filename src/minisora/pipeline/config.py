@@ -40,6 +40,7 @@ class GenerateConfig:
     guidance_interval: tuple[float, float] = (0.0, 1.0)  # guide only at noise levels t in [lo, hi]
     context_guidance: bool = True  # guidance's unconditional branch loses the given frames too
     sampler: str = "euler"
+    candidates: int = 4  # text-to-video: starts drawn, the one whose early estimate holds the caption's count kept (layout.py)
     shift: float | None = None  # sampling time shift; None: SD3's sqrt(tokens / 256), as in training
     image: Path | None = None  # image-to-video: a PNG or JPEG
     extend: Path | None = None  # a clip to continue
@@ -145,6 +146,8 @@ class GenerateConfig:
         if self.shift is not None and not 0 < self.shift <= 20:
             problems.append(f"--shift {self.shift:g}: use a value in (0, 20]; 1 spaces the steps evenly "
                             "in t, larger values spend more of them at high noise")
+        if not 1 <= self.candidates <= 16:
+            problems.append(f"--candidates {self.candidates}: draw 1 to 16 starts (1: no layout search)")
         if self.sampler not in SAMPLERS:
             problems.append(f"sampler {self.sampler!r}: choose {' or '.join(SAMPLERS)}")
         if self.strength is not None and not 0 < self.strength <= 1:

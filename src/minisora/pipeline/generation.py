@@ -40,6 +40,7 @@ from minisora.pipeline.inputs import (
     resample,
     to_model_fps,
 )
+from minisora.pipeline.layout import search_evaluations
 from minisora.pipeline.model import WorldModel, load_world_model
 from minisora.pipeline.modes import Made, Sources, make, new_frames
 from minisora.pipeline.sound import SoundModel, voicing
@@ -113,9 +114,10 @@ def generate(model: str | Path | WorldModel | None, prompt: str | GenerateConfig
     # 3. prepare latents and conditioning: inputs at the output size and the model's frame rate
     sources = conform_inputs(raw, size, config.model_fps, note)
     frames = new_frames(seconds, config.model_fps)
-    planned = planned_evaluations(world, config, sources, size, frames)
+    candidates = search_candidates(world, config, caption, note)
+    planned = planned_evaluations(world, config, sources, size, frames, candidates)
     # 4. denoise and 5. decode, chunk by chunk
-    run = chunk_runner(world, config, texts, size, progress, planned)
+    run = chunk_runner(world, config, texts, size, progress, planned, candidates)
     with torch.inference_mode():
         made = make(config.mode, run, sources, frames, config.chunk_latents, config.context_latents,
                     config.model_fps)
@@ -259,10 +261,24 @@ def prompt_texts(world: WorldModel, caption: str, negative: str, board: Storyboa
 def encode_prompt(world: WorldModel, caption: str, negative: str) -> TextCondition:
     tokens, mask = world.text.encode([caption])  # (1, L, D), (1, L)
     null_tokens, null_mask = world.text.encode([negative])  # "" is the unconditional caption
-    count = None
-    if world.dit.config.count_classes:
-        count = torch.tensor([caption_count(caption)], dtype=torch.long)
-    return TextCondition(tokens, mask, null_tokens, null_mask, count)
+    objects = caption_count(caption)
+    count = torch.tensor([objects], dtype=torch.long) if world.dit.config.count_classes else None
+    return TextCondition(tokens, mask, null_tokens, null_mask, count, objects)
+
+
+def search_candidates(world: WorldModel, config: GenerateConfig, caption: str, note: Callable[[str], None]) -> int:
+    """How many starts the layout search draws for a chunk made from nothing (layout.py): the
+    config's, or 1 with a note when the model has no count reader or the caption names no count."""
+    if config.candidates <= 1 or config.mode not in ("text-to-video", "loop"):
+        return 1
+    if world.counter is None:
+        note(f"one start instead of {config.candidates}: this model has no count reader "
+             "(fit one with `minisora train-counter`)")
+        return 1
+    if caption_count(caption) == 0:
+        note(f"one start instead of {config.candidates}: the caption does not say how many objects")
+        return 1
+    return config.candidates
 
 
 def conform_inputs(raw: _Raw, size: tuple[int, int], model_fps: int, note: Callable[[str], None]) -> Sources:
@@ -279,7 +295,7 @@ def conform_inputs(raw: _Raw, size: tuple[int, int], model_fps: int, note: Calla
 
 
 def chunk_runner(world: WorldModel, config: GenerateConfig, texts: Callable[[int, int], TextCondition],
-                 size: tuple[int, int], progress: Progress | None, planned: int = 0
+                 size: tuple[int, int], progress: Progress | None, planned: int = 0, candidates: int = 1
                  ) -> Callable[[ChunkPlan, ChunkInputs], ChunkResult]:
     """run(plan, inputs) for the timeline: the chunk's seed, caption, sampler settings and progress
     over `planned` transformer evaluations in all. Chunks are taken to follow one another forward
@@ -303,7 +319,7 @@ def chunk_runner(world: WorldModel, config: GenerateConfig, texts: Callable[[int
                          context_noise=config.context_noise, strength=strength, bf16=config.bf16,
                          keep_latents=config.keep_latents, on_eval=on_eval,
                          guidance_interval=config.guidance_interval, shift=config.shift,
-                         context_guidance=config.context_guidance)
+                         context_guidance=config.context_guidance, candidates=candidates)
         counter["frames"] = made + result.frames.shape[0]
         return result
 
@@ -311,15 +327,18 @@ def chunk_runner(world: WorldModel, config: GenerateConfig, texts: Callable[[int
 
 
 def planned_evaluations(world: WorldModel, config: GenerateConfig, sources: Sources, size: tuple[int, int],
-                        frames: int) -> int:
-    """Transformer evaluations the request takes: the modes run once on blank frames, no model."""
+                        frames: int, candidates: int = 1) -> int:
+    """Transformer evaluations the request takes: the modes run once on blank frames, no model.
+    `candidates` > 1: chunks made from nothing are searched (search_candidates said they can be)."""
     strength = config.edit_strength if config.mode == "edit" else None
     total = 0
 
     def dry_run(plan: ChunkPlan, inputs: ChunkInputs) -> ChunkResult:
         nonlocal total
-        total += evaluations(plan_times(world, plan, size, config.steps, strength, config.shift),
-                             config.sampler)
+        times = plan_times(world, plan, size, config.steps, strength, config.shift)
+        plain = evaluations(times, config.sampler)
+        searched = candidates > 1 and not plan.before and not plan.after and strength is None
+        total += search_evaluations(plain, times, config.sampler, candidates) if searched else plain
         blank = np.zeros((plan.new_frames, size[1], size[0], 3), np.uint8)
         return ChunkResult(plan, blank, plan.mask(), None, 1.0)
 

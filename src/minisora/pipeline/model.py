@@ -31,6 +31,7 @@ from minisora.autoencoder.model import VideoVAE
 from minisora.dit.config import DiTConfig
 from minisora.dit.model import DiT
 from minisora.pipeline.config import GenerationError
+from minisora.pipeline.layout import CountReader, load_count_reader
 from minisora.text.encoder import TextEncoder, TextEncoderConfig
 
 # where the shipped default world model goes (config.json + model.safetensors + text_encoder.json,
@@ -51,6 +52,7 @@ class WorldModel:
     name: str  # what the provenance manifest calls the model
     folder: Path  # the weights actually loaded
     n_ref_tokens: int = 256  # the token count at which the trainer's timestep shift was 1
+    counter: CountReader | None = None  # reads how many objects a latent holds (layout search)
 
     @property
     def size_multiple(self) -> int:
@@ -102,9 +104,23 @@ def load_world_model(folder: str | Path | None = None, vae: str | Path | None = 
             f"at {weights_dir} expects {dit.config.latent_channels}; pass --vae with the autoencoder "
             "the model was trained with")
     preset = state.get("train", {}).get("preset", weights_dir.name)
+    counter = _load_count_reader(weights_dir, autoencoder)
     return WorldModel(dit=dit.to(device).eval(), vae=autoencoder.to(device).eval(), text=text,
                       name=f"minisora-{preset}", folder=weights_dir,
-                      n_ref_tokens=int(state.get("train", {}).get("n_ref_tokens", 256)))
+                      n_ref_tokens=int(state.get("train", {}).get("n_ref_tokens", 256)),
+                      counter=None if counter is None else counter.to(device))
+
+
+def _load_count_reader(weights_dir: Path, autoencoder: VideoVAE) -> CountReader | None:
+    """The count reader beside the weights (or in the run folder above a checkpoint), if any."""
+    for folder in (weights_dir, weights_dir.parent):
+        try:
+            reader = load_count_reader(folder, autoencoder.config.latent_space())
+        except ValueError as exc:
+            raise GenerationError(str(exc)) from None
+        if reader is not None:
+            return reader
+    return None
 
 
 def _load_autoencoder(weights_dir: Path, vae: str | Path | None, state: dict[str, Any]) -> VideoVAE:
