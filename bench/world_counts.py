@@ -13,6 +13,7 @@ video starts from, to compare models on it cheaply.
     python bench/world_counts.py --model src/minisora/pipeline/weights/default runs/world-g9 \
         --seeds 4 --threads 2
     python bench/world_counts.py --model src/minisora/pipeline/weights/default --image --seeds 16
+    python bench/world_counts.py --candidates 1 4 --seeds 4 --threads 2     # the layout search
 
 Prints, per model: the share of videos whose first frame has the prompt's count, the share of
 all frames that do (and per second), the mean first-frame count for each N, and the first-frame
@@ -62,7 +63,8 @@ def first_frame(world, text: str, seed: int, size: tuple[int, int]) -> np.ndarra
     return result.frames
 
 
-def sample(model_dir: str, seeds: int, counts: tuple[int, ...], size: tuple[int, int], image: bool = False):
+def sample(model_dir: str, seeds: int, counts: tuple[int, ...], size: tuple[int, int], image: bool = False,
+           candidates: int = 1):
     """(N, frames, fps) for every prompt and seed: the world model's, or the world's renders
     (with `image`, the first frame alone)."""
     world = None if model_dir == "render" else load_world_model(model_dir)
@@ -80,14 +82,14 @@ def sample(model_dir: str, seeds: int, counts: tuple[int, ...], size: tuple[int,
                 yield n, first_frame(world, prompt(n, *kind), seed, size), 16
             else:
                 made = generate(world, prompt(n, *kind), Path(tmp) / "clip.mp4", sound=None, seed=seed,
-                                size=size)
+                                size=size, candidates=candidates)
                 yield n, made.frames, made.fps
 
 
 def measure(model_dir: str, seeds: int, counts: tuple[int, ...], size: tuple[int, int],
-            image: bool = False) -> list[dict]:
+            image: bool = False, candidates: int = 1) -> list[dict]:
     rows = []
-    for n, frames, fps in sample(model_dir, seeds, counts, size, image):
+    for n, frames, fps in sample(model_dir, seeds, counts, size, image, candidates):
         if image:  # a still: the analyzer keeps tracks seen in two frames or more
             frames = np.repeat(frames, STILL_FRAMES, axis=0)
         analysis = analyze(frames, fps)
@@ -133,18 +135,21 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=4, help="generation seeds per prompt")
     parser.add_argument("--wide", action="store_true", help="also N = 5, 6 at 112x64")
     parser.add_argument("--image", action="store_true", help="the first frame alone (text-to-image)")
+    parser.add_argument("--candidates", type=int, nargs="+", default=[1],
+                        help="layout search: starts per video, one measure for each (1 = off)")
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    for model_dir in args.model:
+    for model_dir, k in itertools.product(args.model, args.candidates):
+        name = model_dir if k == 1 else f"{model_dir}, {k} candidates"
         start = time.perf_counter()
-        rows = measure(model_dir, args.seeds, SQUARE, (64, 64), args.image)
-        report(model_dir, rows, time.perf_counter() - start, args.image)
+        rows = measure(model_dir, args.seeds, SQUARE, (64, 64), args.image, k)
+        report(name, rows, time.perf_counter() - start, args.image)
         if args.wide:
             start = time.perf_counter()
-            rows = measure(model_dir, args.seeds, WIDE, (112, 64), args.image)
-            report(f"{model_dir}, 112x64", rows, time.perf_counter() - start, args.image)
+            rows = measure(model_dir, args.seeds, WIDE, (112, 64), args.image, k)
+            report(f"{name}, 112x64", rows, time.perf_counter() - start, args.image)
 
 
 if __name__ == "__main__":
