@@ -38,13 +38,16 @@ def objects_in_cells(n: int, height: int = 8, width: int = 8, channels: int = 4,
 
 def test_count_reader_learns_to_count_and_reads_any_size():
     x, y = objects_in_cells(3000)
-    reader, fit = fit_count_reader(x, y, steps=300, batch=128, width=32)
+    reader, fit = fit_count_reader([(x, y)], steps=300, batch=128, width=32)
     assert fit["right"] > 0.9 and fit["miss"] < 0.3 and fit["held_out"] == 300
     wide, counts = objects_in_cells(200, width=16, seed=1)  # twice as wide: objects anywhere in it
     with torch.no_grad():
         assert (reader(wide).round() == counts).float().mean() > 0.8
         video = x[:6].reshape(2, 3, 4, 8, 8).transpose(1, 2)  # (B, C, T', H', W')
         assert torch.allclose(reader.frames(video), reader(x[:6]).reshape(2, 3))
+    # frames of two sizes fit together (a batch is of one size), a tenth of each held out
+    both, fit = fit_count_reader([(x[:1000], y[:1000]), (wide, counts)], steps=300, batch=128, width=32)
+    assert fit["held_out"] == 100 + 20 and fit["right"] > 0.7  # guessing the commonest count: ~0.2
 
 
 def test_count_reader_file_is_read_back_and_checked_against_the_latent_space(tmp_path):

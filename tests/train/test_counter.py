@@ -26,7 +26,7 @@ def test_train_counter_fits_on_encoded_world_clips_and_refuses_bad_pairs(tmp_pat
     latents = ensure_latents(tmp_path / "latents", world, vae, progress=False)
 
     # every latent frame is an example, labelled with the objects in sight in the frame it ends on
-    x, y, manifest = count_examples(str(latents), str(world))
+    (x, y), = count_examples(str(latents), str(world))[0]  # one frame size: one group
     assert x.shape == (3 * 3, 4, 8, 8) and y.shape == (9,)  # 9 frames -> 3 latent frames, 32 px / 4
     items = world_counts(world)
     assert y.tolist() == [float(counts[f]) for _, counts in items for f in (0, 4, 8)]
