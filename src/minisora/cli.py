@@ -132,15 +132,13 @@ def cmd_train_vae(args: argparse.Namespace) -> int:
 def cmd_train_counter(args: argparse.Namespace) -> int:
     import torch
 
+    from minisora.pipeline.layout import COUNT_READER
     from minisora.train.counter import train_counter
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    try:
-        fit = train_counter(args.latents, args.world, args.model, steps=args.steps, seed=args.seed)
-    except (FileNotFoundError, ValueError) as exc:
-        raise CommandError(str(exc)) from None
-    print(f"wrote {Path(args.model) / 'count_reader.safetensors'}: {int(fit['frames'])} latent frames, held out "
+    fit = train_counter(args.latents, args.world, args.model, steps=args.steps, seed=args.seed)
+    print(f"wrote {Path(args.model) / COUNT_READER}: {int(fit['frames'])} latent frames, held out "
           f"{int(fit['held_out'])}: counted right {fit['right']:.3f}, mean miss {fit['miss']:.3f} objects")
     return 0
 
