@@ -50,4 +50,4 @@ def test_train_counter_fits_on_encoded_world_clips_and_refuses_bad_pairs(tmp_pat
         count_examples(str(latents), f"{world},{other}")
     assert main(["train-counter", "--latents", str(latents), "--world", str(tmp_path / "vae"), "--model",
                  str(model), "--steps", "1"]) == 2
-    assert "holds no world clips" in capsys.readouterr().err
+    assert "no manifest.json; make one with `minisora world make" in capsys.readouterr().err

@@ -33,6 +33,14 @@ COUNT_READER = "count_reader.safetensors"  # in a world model's folder, beside i
 CHECK_AT = 0.24  # the share of the steps run before the estimates are read (6 of 25)
 
 
+def standing_out(z: torch.Tensor) -> torch.Tensor:
+    """Latents (B, C, ...rows, W') -> (B, 2C, ...): each cell's channels, then the same less the
+    median of its row (over the width), which is mostly the floor or the sky there: an object is
+    what stands out."""
+    z = z.float()
+    return torch.cat([z, z - z.median(dim=-1, keepdim=True).values], dim=1)
+
+
 class CountReader(nn.Module):
     """Latent frames (N, C, H', W') -> (N,) estimated objects in each.
 
@@ -51,9 +59,7 @@ class CountReader(nn.Module):
         nn.init.constant_(self.net[-1].bias, -4.0)  # ~0.02 objects a cell to start: a sum near 0
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        z = z.float()
-        background = z.median(dim=-1, keepdim=True).values
-        density = nn.functional.softplus(self.net(torch.cat([z, z - background], dim=1)))
+        density = nn.functional.softplus(self.net(standing_out(z)))
         return density.sum(dim=(1, 2, 3))
 
     def frames(self, latents: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,6 @@ train --world W --latents L --steps 0` and the world folders they were encoded f
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +29,17 @@ def frame_counts(annotations: dict[str, Any]) -> list[int]:
 
 
 def world_counts(world: str | Path) -> list[tuple[str, list[int]]]:
-    """(caption, objects per frame) for every clip of a `world make` folder, in its order."""
-    files = sorted(Path(world).glob("shard_*/*.json"))
-    if not files:
-        raise ValueError(f"{world} holds no world clips (shard_*/NNNNNN.json): give the folder "
-                         "`minisora world make` wrote")
+    """(caption, objects per frame) for every clip of a `world make` folder, in the order its
+    reader (and so the latent encoder) lists them."""
+    from minisora.world.torch_dataset import WorldClipDataset
+
+    data = WorldClipDataset(world, with_audio=False)
     items = []
-    for path in files:
-        item = json.loads(path.read_text())
-        if "annotations" not in item:
-            raise ValueError(f"{path} has no ground-truth annotations: make the world folder again")
-        items.append((item["caption"], frame_counts(item["annotations"])))
+    for index in range(len(data)):
+        record = data.record(index)
+        if "annotations" not in record:
+            raise ValueError(f"{data.items[index]}.json has no ground-truth annotations: make the world folder again")
+        items.append((record["caption"], frame_counts(record["annotations"])))
     return items
 
 

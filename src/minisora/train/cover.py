@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from minisora.flow.loss import WeightFn, clean_estimate
+from minisora.pipeline.layout import standing_out
 
 
 class CoverProbe(nn.Module):
@@ -36,9 +37,7 @@ class CoverProbe(nn.Module):
     @staticmethod
     def features(z: torch.Tensor) -> torch.Tensor:
         """(B, C, T', H', W') -> (B, T', H', W', 2C): each cell, and it less its row's median."""
-        z = z.float()
-        background = z.median(dim=-1, keepdim=True).values
-        return torch.cat([z, z - background], dim=1).permute(0, 2, 3, 4, 1)
+        return standing_out(z).permute(0, 2, 3, 4, 1)
 
     def logits(self, features: torch.Tensor) -> torch.Tensor:
         return self.net((features - self.mean) / self.std)[..., 0]

@@ -29,12 +29,16 @@ class WorldClipDataset(Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
+    def record(self, index: int) -> dict[str, Any]:
+        """The item's JSON record (caption, prompts, spec, annotations), its video left unread."""
+        return json.loads(self.items[index].with_suffix(".json").read_text())
+
     def __getitem__(self, index: int) -> dict[str, Any]:
         from minisora.media import read_video
 
         stem = self.items[index]
         video = read_video(stem.with_suffix(".mp4"), with_audio=self.with_audio)
-        record = json.loads(stem.with_suffix(".json").read_text())
+        record = self.record(index)
         pixels = torch.from_numpy(video.frames).permute(3, 0, 1, 2).float() / 127.5 - 1.0  # (3, T, H, W)
         audio = video.audio if video.audio is not None else np.zeros(0, np.float32)
         return {
