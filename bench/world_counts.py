@@ -19,7 +19,9 @@ Prints, per model: the share of videos whose first frame has the prompt's count,
 all frames that do (and per second), the mean first-frame count for each N, and the first-frame
 counts for each N (a confusion table); and popping: how often a second the count changes between
 frames, and how often a tracked object appears after the first frame or vanishes before the last
-(`--model render` measures the world's own clips of the same prompts: the floor).
+(`--model render` measures the world's own clips of the same prompts: the floor); and the
+benchmark's own claims on these videos, per kind (a count claim asks for exactly N tracks of
+3 frames or more over the whole video, so an object that pops fails it however right the frames).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import numpy as np
 import torch
 
 from minisora.eval.analyzer import analyze
+from minisora.eval.claims import compile_claims
 from minisora.pipeline import generate, load_world_model
 from minisora.pipeline.chunks import ChunkInputs, ChunkPlan, run_chunk
 from minisora.pipeline.config import GenerateConfig
@@ -65,7 +68,7 @@ def first_frame(world, text: str, seed: int, size: tuple[int, int]) -> np.ndarra
 
 def sample(model_dir: str, seeds: int, counts: tuple[int, ...], size: tuple[int, int], image: bool = False,
            candidates: int = 1):
-    """(N, frames, fps) for every prompt and seed: the world model's, or the world's renders
+    """(N, prompt, frames, fps) for every prompt and seed: the world model's, or the world's renders
     (with `image`, the first frame alone)."""
     world = None if model_dir == "render" else load_world_model(model_dir)
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,26 +80,28 @@ def sample(model_dir: str, seeds: int, counts: tuple[int, ...], size: tuple[int,
                 continue
             if world is None:
                 clip = render_clip(spec, with_audio=False)
-                yield n, clip.frames[:1] if image else clip.frames, clip.fps
+                yield n, prompt(n, *kind), clip.frames[:1] if image else clip.frames, clip.fps
             elif image:
-                yield n, first_frame(world, prompt(n, *kind), seed, size), 16
+                yield n, prompt(n, *kind), first_frame(world, prompt(n, *kind), seed, size), 16
             else:
                 made = generate(world, prompt(n, *kind), Path(tmp) / "clip.mp4", sound=None, seed=seed,
                                 size=size, candidates=candidates)
-                yield n, made.frames, made.fps
+                yield n, prompt(n, *kind), made.frames, made.fps
 
 
 def measure(model_dir: str, seeds: int, counts: tuple[int, ...], size: tuple[int, int],
             image: bool = False, candidates: int = 1) -> list[dict]:
     rows = []
-    for n, frames, fps in sample(model_dir, seeds, counts, size, image, candidates):
+    for n, text, frames, fps in sample(model_dir, seeds, counts, size, image, candidates):
         if image:  # a still: the analyzer keeps tracks seen in two frames or more
             frames = np.repeat(frames, STILL_FRAMES, axis=0)
         analysis = analyze(frames, fps)
         found = np.array(analysis.counts())
         last = analysis.num_frames - 1
         pops = sum((t.first_frame > 0) + (t.last_frame < last) for t in analysis.tracks)
+        verdicts = [] if image else [c.check(analysis) for c in compile_claims(text, analysis.num_frames / fps)]
         rows.append({"n": n, "first": int(found[0]), "right": found == n, "fps": int(fps),
+                     "verdicts": [(v.kind, v.passed) for v in verdicts],
                      "changes": int(np.count_nonzero(np.diff(found))), "pops": int(pops),
                      "seconds": analysis.num_frames / fps})
     return rows
@@ -118,6 +123,10 @@ def report(name: str, rows: list[dict], seconds: float, image: bool = False) -> 
         seconds = sum(r["seconds"] for r in rows)
         print(f"popping: the count changes {sum(r['changes'] for r in rows) / seconds:.2f} times a second; "
               f"objects appear or vanish mid-video {sum(r['pops'] for r in rows) / seconds:.2f} times a second")
+        kinds = sorted({k for r in rows for k, _ in r["verdicts"]} - {"av_sync"})  # sampled silent
+        passed = {k: [ok for r in rows for kind, ok in r["verdicts"] if kind == k] for k in kinds}
+        print("the benchmark's claims on these videos (av_sync left out: silent): " + ", ".join(
+            f"{k} {sum(v)}/{len(v)}" for k, v in passed.items()))
     top = max(8, max(r["first"] for r in rows))
     print("| N | mean first count | " + " | ".join(str(c) for c in range(top + 1)) + " |")
     print("|---|---|" + "---|" * (top + 1))
