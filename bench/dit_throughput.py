@@ -3,6 +3,7 @@ the machine's bf16 matmul peak that training reaches, all measured in the same r
 
     .venv/bin/python bench/dit_throughput.py                 # world-s, the default token counts
     .venv/bin/python bench/dit_throughput.py --tokens 272 1088 --steps 6
+    .venv/bin/python bench/dit_throughput.py --depth 9 --tokens 272 --threads 2   # the shipped model
 
 Token counts per 4 s 64x64 clip (17 latent frames, patch 1x2x2): 272 with an 8x spatial
 autoencoder, 1088 with 4x. A training step packs clips up to --batch-tokens tokens (as the
@@ -21,7 +22,7 @@ from contextlib import nullcontext
 
 import torch
 
-from minisora.dit.config import DiTConfig, dit_config
+from minisora.dit.config import DIT_PRESETS, DiTConfig, dit_config
 from minisora.dit.model import DiT
 from minisora.flow.loss import flow_loss
 from minisora.flow.samplers import guided_denoiser
@@ -113,6 +114,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="world-s")
     parser.add_argument("--latent-channels", type=int, default=16)
+    parser.add_argument("--depth", type=int, default=0,
+                        help="blocks at the preset's width (0: the preset's; the shipped world model has 9)")
     parser.add_argument("--tokens", type=int, nargs="+", default=[272, 1088], help="tokens per clip")
     parser.add_argument("--batch-tokens", type=int, default=2048, help="tokens per training step")
     parser.add_argument("--steps", type=int, default=4, help="timed steps per row (median)")
@@ -123,7 +126,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     torch.manual_seed(0)
-    cfg = dit_config(args.preset, latent_channels=args.latent_channels)
+    deeper = {"depth": args.depth, "width": DIT_PRESETS[args.preset].width} if args.depth else {}
+    cfg = dit_config(args.preset, latent_channels=args.latent_channels, **deeper)
     model = DiT(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     print(f"# {args.preset}: {model.num_parameters() / 1e6:.2f} M parameters, width {cfg.width}, depth "
