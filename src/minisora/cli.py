@@ -340,7 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     vae = sub.add_parser("train-vae", help="train (or resume) the video autoencoder on world clips")
     vae.add_argument("--run-dir", default="runs/vae", help="checkpoints go here; an existing run resumes")
-    vae.add_argument("--preset", default=None, help="VAE preset (f4c4, f4c8, f8c8, f8c16, f8c32, tiny)")
+    vae.add_argument("--preset", default=None, help="VAE preset, a name in autoencoder/config.py's VAE_PRESETS "
+                     "(p8c16 is the shipped design)")
     vae.add_argument("--width", type=int, default=None, help="channels at full resolution")
     vae.add_argument("--detail-width", type=int, default=None,
                      help="patch arch: channels of the decoder's per-frame detail path (0: none)")
