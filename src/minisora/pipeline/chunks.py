@@ -200,8 +200,12 @@ def run_chunk(model: WorldModel, plan: ChunkPlan, inputs: ChunkInputs, text: Tex
 def searches(model: WorldModel, plan: ChunkPlan, text: TextCondition, strength: float | None) -> bool:
     """Whether a layout search applies: a chunk made from nothing (no given frames, no edit)
     whose caption names how many objects, by a model with a count reader."""
-    return (model.counter is not None and text.objects > 0 and not plan.before and not plan.after
-            and strength is None)
+    return model.counter is not None and text.objects > 0 and from_nothing(plan, strength)
+
+
+def from_nothing(plan: ChunkPlan, strength: float | None) -> bool:
+    """A chunk with no given frames before or after it and no frames to edit."""
+    return not plan.before and not plan.after and strength is None
 
 
 def _autocast(denoiser: Denoiser, enabled: bool) -> Denoiser:

@@ -27,6 +27,7 @@ from minisora.pipeline.chunks import (
     ChunkResult,
     TextCondition,
     evaluations,
+    from_nothing,
     plan_times,
     run_chunk,
 )
@@ -337,7 +338,7 @@ def planned_evaluations(world: WorldModel, config: GenerateConfig, sources: Sour
         nonlocal total
         times = plan_times(world, plan, size, config.steps, strength, config.shift)
         plain = evaluations(times, config.sampler)
-        searched = candidates > 1 and not plan.before and not plan.after and strength is None
+        searched = candidates > 1 and from_nothing(plan, strength)
         total += search_evaluations(plain, times, config.sampler, candidates) if searched else plain
         blank = np.zeros((plan.new_frames, size[1], size[0], 3), np.uint8)
         return ChunkResult(plan, blank, plan.mask(), None, 1.0)
